@@ -134,7 +134,8 @@ def parse_args(argv):
         nargs="?",
         const="last",
         metavar="CHECKPOINT",
-        help="continue from the last checkpoint in --output_dir (or the one given)",
+        help="continue from the last checkpoint in --output_dir (or the one given); "
+        "starts at step 0 if there is none yet",
     )
     t.add_argument(
         "--no_gradient_checkpointing",
@@ -217,8 +218,6 @@ def _check_output(args) -> str | None:
         return (
             f"{out} exists and is not empty: pass --resume to continue it, or another --output_dir"
         )
-    if args.resume == "last" and not _checkpoints(out):
-        return f"--resume: no checkpoint-N folder in {out}"
     if (
         args.resume not in (None, "last")
         and not (Path(args.resume) / "trainer_state.json").is_file()
@@ -243,10 +242,12 @@ def _checkpoints(out: Path) -> list[Path]:
 
 
 def check_resume(args, out: Path) -> str | None:
-    """Refuse to resume a run with different training flags; record them on a fresh start."""
+    """Refuse to resume a run with different training flags; record them on a fresh start
+    (which --resume is too when there is no checkpoint yet)."""
     mine = {k: v for k, v in vars(args).items() if k not in RESUME_FREE}
     path = out / "run_args.json"
-    if args.resume and path.is_file():
+    continuing = args.resume not in (None, "last") or (args.resume and _checkpoints(out))
+    if continuing and path.is_file():
         before = json.loads(path.read_text())
         diff = sorted(k for k in set(mine) | set(before) if mine.get(k) != before.get(k))
         if diff:
@@ -300,6 +301,11 @@ def _train(args, out: Path, problems, data_meta: dict, chain: list[str]) -> int:
     with make_sandbox(args) as sandbox:
         trainer, tracker = grpo_setup(args, out, loaded, dataset, sandbox)
         resume = None if args.resume is None else (True if args.resume == "last" else args.resume)
+        if resume is True and not _checkpoints(out):
+            # Killed before its first checkpoint (or never started): nothing to continue from,
+            # so scripts can always pass --resume.
+            log.warning("--resume: no checkpoint in %s yet: training starts at step 0", out)
+            resume = None
         result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model(str(out))
         sandbox_info = sandbox.describe()

@@ -14,9 +14,10 @@
 #   qwen2.5-coder-0.5b-instruct), LAIMARK_QUICK=1 (a few minutes: the smallest sizes, used by CI).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh --models
+[ "${LAIMARK_DRY_RUN:-0}" = 1 ] || bash scripts/setup.sh --models
+# stage NAME SIDECAR COMMAND...: run a stage unless its sidecar says it finished.
+source scripts/repro/lib.sh
 
-BIN=".venv/bin"
 OUT="${LAIMARK_OUT:-runs/main}"
 MODEL="${LAIMARK_MODEL:-qwen2.5-coder-0.5b-instruct}"
 if [ "${LAIMARK_QUICK:-0}" = 1 ]; then
@@ -26,18 +27,6 @@ else
 fi
 mkdir -p "$OUT"
 start=$(date +%s)
-
-# stage NAME OUTPUT_META COMMAND...: run a stage unless its sidecar says it finished.
-stage() {
-  local name=$1 meta=$2
-  shift 2
-  if [ -e "$meta" ]; then
-    echo "== $name: done already ($meta)"
-    return 0
-  fi
-  echo "== $name: $*"
-  "$@"
-}
 
 # Exit status 1 from generate/calibrate means "ran fine, kept nothing": the loop goes on.
 stage "1/4 generate" "$OUT/candidates.jsonl.meta.json" \
@@ -59,7 +48,8 @@ done
   "training on $curriculum instead"
 stage "3/4 train" "$OUT/adapter/adapter.meta.json" \
   "$BIN/laimark-train" --selfgen_only --model "$MODEL" --curriculum "$curriculum" \
-  --output_dir "$OUT/adapter" --max_steps "$STEPS" --max_completion_length "$TOKENS" --seed 42
+  --output_dir "$OUT/adapter" --max_steps "$STEPS" --max_completion_length "$TOKENS" --seed 42 \
+  --resume
 
 stage "4/4 evaluate base" "$OUT/eval_base.jsonl.meta.json" \
   "$BIN/laimark-eval" --model "$MODEL" --limit "$LIMIT" --max_new_tokens 512 \
@@ -67,6 +57,7 @@ stage "4/4 evaluate base" "$OUT/eval_base.jsonl.meta.json" \
 stage "4/4 evaluate trained" "$OUT/eval_trained.jsonl.meta.json" \
   "$BIN/laimark-eval" --model "$MODEL" --adapter_path "$OUT/adapter" --limit "$LIMIT" \
   --max_new_tokens 512 --output "$OUT/eval_trained.jsonl" --resume
+[ "${LAIMARK_DRY_RUN:-0}" = 1 ] && exit 0
 "$BIN/laimark-eval" --compare "$OUT/eval_base.jsonl" "$OUT/eval_trained.jsonl" \
   --report "$OUT/compare"
 

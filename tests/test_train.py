@@ -257,7 +257,6 @@ def test_problem_type_without_reward_is_refused(tiny_model_dir, tmp_path, capsys
         (["--selfgen_only", "--mbpp", "x.jsonl"], "curriculum alone"),
         (["--mbpp", "x.jsonl", "--curriculum", "none", "--weighted"], "no curriculum"),
         (["--selfgen_only", "--use_vllm"], "CUDA"),
-        (["--selfgen_only", "--resume"], "no checkpoint"),
         (["--selfgen_only", "--resume", "nowhere"], "not a checkpoint folder"),
         (["--selfgen_only", "--vllm_mode", "server"], "does not use"),
         (["--mbpp", "x.jsonl", "--mbpp_split", "train"], "only applies to --mbpp hub"),
@@ -275,11 +274,14 @@ def test_raw_completion_mode_trains(tiny_model_dir, tmp_path, scripted):
     assert meta["reward"]["chat"] is False
 
 
-def test_a_run_that_never_started_can_be_rerun(tiny_model_dir, tmp_path, scripted, capsys):
+def test_a_run_that_never_started_can_be_rerun(tiny_model_dir, tmp_path, scripted, capsys, caplog):
     out = tmp_path / "out"
     assert run("no-such-model", out) == 2
     assert "unknown model" in capsys.readouterr().err
-    assert run(tiny_model_dir, out, "--max_steps", "1") == 0
+    # Scripts always pass --resume: with no checkpoint yet it starts at step 0, and says so.
+    assert run(tiny_model_dir, out, "--max_steps", "1", "--resume") == 0
+    assert "no checkpoint" in caplog.text
+    assert [r["step"] for r in map(json.loads, (out / "train_log.jsonl").open())] == [1]
 
 
 def test_existing_output_needs_resume(round1, capsys):

@@ -29,7 +29,9 @@ if [ ! -e "$CURRICULUM.meta.json" ]; then
     cp data/runs/qwen0.5b_count50/calibrated.jsonl.meta.json "$CURRICULUM.meta.json"
   fi
 fi
-"$BIN/laimark-check" "$CURRICULUM"
+if [ -e "$CURRICULUM" ] || [ "${LAIMARK_DRY_RUN:-0}" != 1 ]; then
+  "$BIN/laimark-check" "$CURRICULUM"
+fi
 
 mkdir -p "$(dirname "$BASE")"
 stage "HumanEval, base" "$BASE.meta.json" "$BIN/laimark-eval" "${EVAL_FLAGS[@]}" --output "$BASE"

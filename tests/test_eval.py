@@ -218,9 +218,9 @@ def test_prompt_style_decides_assembly_and_stops(tmp_path, tiny_model_dir, flags
 
 
 def test_adapter_path_chain_is_applied_and_recorded(tmp_path, tiny_model_dir):
-    from test_models import _make_adapter  # tests/ is on sys.path under pytest
+    from tiny import make_random_adapter  # tests/ is on sys.path under pytest
 
-    chain = [str(_make_adapter(tiny_model_dir, tmp_path / f"a{i}", seed=i)) for i in (1, 2)]
+    chain = [str(make_random_adapter(tiny_model_dir, tmp_path / f"a{i}", seed=i)) for i in (1, 2)]
     assert generate(tmp_path, tiny_model_dir, "o.jsonl", "--limit", "1",
                     "--adapter_path", *chain) == 0
     model = json.loads((tmp_path / "o.jsonl.meta.json").read_text())["model"]

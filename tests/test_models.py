@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny import make_random_adapter  # tests/ is on sys.path under pytest
 
 from laimark import models
 from laimark.models import ModelError, cached_conversion, load_model, resolve_model
@@ -194,24 +195,10 @@ def test_real_conversion_of_a_tiny_gguf(tmp_path, monkeypatch):
 # --- adapters ------------------------------------------------------------------------------------
 
 
-def _make_adapter(base_dir, dest, seed):
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(seed)
-    base = AutoModelForCausalLM.from_pretrained(base_dir)
-    config = LoraConfig(
-        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
-    )
-    get_peft_model(base, config).save_pretrained(dest)
-    return dest
-
-
 @pytest.fixture(scope="module")
 def adapters(tiny_model_dir, tmp_path_factory):
     root = tmp_path_factory.mktemp("adapters")
-    return [_make_adapter(tiny_model_dir, root / f"a{i}", seed=i) for i in (1, 2)]
+    return [make_random_adapter(tiny_model_dir, root / f"a{i}", seed=i) for i in (1, 2)]
 
 
 def _logits(model):

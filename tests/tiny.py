@@ -177,3 +177,19 @@ if __name__ == "__main__":  # handy for poking at it by hand
 
     out = build_tiny_model(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp())
     print(out)
+
+
+def make_random_adapter(base_dir, dest, seed: int):
+    """A LoRA adapter on q/v with random (not zero) B weights, so that applying it changes the
+    model's output: what the adapter tests need to tell base, adapter and chain apart."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(seed)
+    base = AutoModelForCausalLM.from_pretrained(base_dir)
+    config = LoraConfig(
+        r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+    )
+    get_peft_model(base, config).save_pretrained(dest)
+    return dest

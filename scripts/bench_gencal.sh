@@ -2,7 +2,8 @@
 # Benchmark of stages 1 and 2 (docs/benchmarks.md, "Problem generation and calibration"):
 # laimark-generate + laimark-calibrate on the embedded 0.5B at --count 50 --samples 8, then the
 # accepted curriculum, both sidecars, the histogram and the survival funnel are copied to
-# data/runs/qwen0.5b_count50/. Every step passes --resume: rerun this script to pick up a run that
+# data/runs/qwen0.5b_count50/. Generation stops at 50 accepted problems or when its attempt budget
+# (10 x count replies) runs out, whichever comes first. Every step passes --resume: rerun this script to pick up a run that
 # was interrupted. Long on 2 CPU cores; run it in the background under the machine's heavy-job lock:
 #
 #   nohup flock /tmp/laimark-heavy.lock sh scripts/bench_gencal.sh > /tmp/bench_gencal.log 2>&1 &

@@ -42,8 +42,13 @@ for seed in $SEEDS; do
     "$BIN/laimark-train" --selfgen_only --model "$MODEL" --curriculum "$CURRICULUM" \
     --max_completion_length 512 --max_steps "$STEPS" --seed "$seed" \
     --output_dir "$run/adapter" --resume
-  [ "${LAIMARK_DRY_RUN:-0}" = 1 ] || cp "$run/adapter/adapter.meta.json" "$run/adapter/train_log.jsonl" \
-    "$run/adapter/reward.png" "$keep/"
+  if [ "${LAIMARK_DRY_RUN:-0}" != 1 ]; then
+    cp "$run/adapter/adapter.meta.json" "$run/adapter/train_log.jsonl" "$run/adapter/reward.png" "$keep/"
+    # The adapter itself (4 MB) too, so that anyone can evaluate it again without training.
+    mkdir -p "$keep/adapter"
+    cp "$run/adapter/adapter_model.safetensors" "$run/adapter/adapter_config.json" \
+      "$run/adapter/adapter.meta.json" "$keep/adapter/"
+  fi
   stage "HumanEval, GRPO seed $seed" "$keep/eval_trained.jsonl.meta.json" \
     "$BIN/laimark-eval" "${EVAL_FLAGS[@]}" --adapter "$run/adapter" --output "$keep/eval_trained.jsonl"
 done

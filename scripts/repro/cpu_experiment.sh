@@ -16,8 +16,10 @@ source "$(dirname "$0")/lib.sh"
 MODEL=qwen2.5-coder-0.5b-instruct
 SEEDS="${SEEDS:-42}"
 STEPS="${STEPS:--1}"     # -1: the paper's 2 epochs over the curriculum
+RUNS="${LAIMARK_OUT:-runs}"                  # adapters and checkpoints (large, not committed)
+RESULTS="${LAIMARK_RESULTS:-data/results}"   # what the tables are made from (committed)
 CURRICULUM=data/calibrated_selfgen.jsonl
-BASE=data/results/base_qwen0.5b_greedy/base_qwen0.5b_greedy.jsonl
+BASE="$RESULTS/base_qwen0.5b_greedy/base_qwen0.5b_greedy.jsonl"
 EVAL_FLAGS=(--model "$MODEL" --max_new_tokens 512 --batch_size 8 --seed 0 --resume)
 
 if [ ! -e "$CURRICULUM.meta.json" ]; then
@@ -36,7 +38,7 @@ fi
 mkdir -p "$(dirname "$BASE")"
 stage "HumanEval, base" "$BASE.meta.json" "$BIN/laimark-eval" "${EVAL_FLAGS[@]}" --output "$BASE"
 for seed in $SEEDS; do
-  run="runs/cpu_grpo_seed$seed" keep="data/results/cpu_grpo_seed$seed"
+  run="$RUNS/cpu_grpo_seed$seed" keep="$RESULTS/cpu_grpo_seed$seed"
   mkdir -p "$keep"
   stage "GRPO, seed $seed" "$run/adapter/adapter.meta.json" \
     "$BIN/laimark-train" --selfgen_only --model "$MODEL" --curriculum "$CURRICULUM" \
@@ -57,7 +59,7 @@ done
 # Judge both sides with the same (current) harness, so that a difference is the model's.
 "$BIN/laimark-eval" --samples "$BASE"
 for seed in $SEEDS; do
-  keep="data/results/cpu_grpo_seed$seed"
+  keep="$RESULTS/cpu_grpo_seed$seed"
   "$BIN/laimark-eval" --samples "$keep/eval_trained.jsonl"
   "$BIN/laimark-eval" --compare "${BASE}_results.jsonl" "$keep/eval_trained.jsonl_results.jsonl" \
     --report "$keep/base_vs_trained"

@@ -54,7 +54,7 @@ class Table:
     name: str
     caption: str
     header: list[str]
-    align: str  # "l" or "r" per column
+    align: str  # per column: "l", "r", or "p" (left, and wrapped in LaTeX: long text)
     rows: list[list[str]]
     notes: list[str] = field(default_factory=list)
     empty: str = "Nothing in the manifest yet."
@@ -239,7 +239,7 @@ def main_table(m: dict, root: Path) -> Table:
     ]
     return Table("main", "HumanEval pass@1 of the base model and of each trained run.",
                  ["run", "passed", "pass@1", "95% CI", "Δ vs baseline", "gained / lost",
-                  "McNemar p"], "lrrrrrr", rows, notes + not_full_note(rows, full))
+                  "McNemar p"], "prrrrrr", rows, notes + not_full_note(rows, full), wide=True)
 
 
 def training_row(run: dict, root: Path) -> list[str]:
@@ -274,7 +274,7 @@ def training_table(m: dict, root: Path) -> Table:
     return Table("training", "GRPO + LoRA training runs.",
                  ["run", "steps", "wall time (h:mm)", "reward, first 5 → last 5 steps",
                   "zero-signal groups", "learning rate", "G", "max completion", "LoRA r/α",
-                  "curriculum rows"], "lrrrrrrrrr", [training_row(r, root) for r in m["runs"]],
+                  "curriculum rows"], "prrrrrrrrr", [training_row(r, root) for r in m["runs"]],
                  notes, "No training runs in the manifest yet.", wide=True)
 
 
@@ -308,7 +308,7 @@ def funnel_table(m: dict, root: Path) -> Table:
     ]
     header = ["curriculum", "generated", "parsed", "verified", "unique", "clean", "measured",
               "in window", "generate (h)", "calibrate (h)", "in window per hour"]
-    return Table("funnel", "Survival funnel of self-generated problems.", header, "l" + "r" * 10,
+    return Table("funnel", "Survival funnel of self-generated problems.", header, "p" + "r" * 10,
                  [funnel_row(c, root) for c in m["curricula"]], notes,
                  "No curricula in the manifest yet.", wide=True)
 
@@ -345,8 +345,8 @@ def paper_table(m: dict, root: Path) -> Table:
              "Measured here: pass@1 (%) from the results file of the reproduction script."]
     return Table("paper", "The LAIMARK paper's results and their reproduction scripts.",
                  ["configuration", "paper pass@1 (%)", "reproduction script",
-                  "measured here (%)", "note"], "lrlll", rows,
-                 notes + not_full_note(rows, full), "No paper rows in the manifest.")
+                  "measured here (%)", "note"], "prlpp", rows,
+                 notes + not_full_note(rows, full), "No paper rows in the manifest.", wide=True)
 
 
 # ---------------------------------------------------------------- rendering
@@ -391,7 +391,8 @@ def to_latex(t: Table, manifest: str) -> str:
 
     body = [row(r) for r in t.rows] or [
         rf"\multicolumn{{{len(t.header)}}}{{c}}{{\emph{{{tex_escape(t.empty)}}}}} \\"]
-    tabular = [rf"\begin{{tabular}}{{{t.align}}}", r"\toprule", row(t.header), r"\midrule",
+    spec = "".join(r"p{3.2cm}" if a == "p" else a for a in t.align)
+    tabular = [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", row(t.header), r"\midrule",
                *body, r"\bottomrule", r"\end{tabular}"]
     if t.wide:
         tabular = [r"\resizebox{\linewidth}{!}{%", *tabular, "}"]

@@ -334,11 +334,10 @@ def compare(args) -> int:
 
     a_path, b_path = args.compare
     a, b = outcomes(a_path), outcomes(b_path)
-    if set(a) != set(b):
-        only = sorted(set(a) ^ set(b))
-        return usage_error(f"{a_path} and {b_path} cover different tasks ({len(a)} vs {len(b)}; "
-                           f"e.g. {only[0]} is in only one): a paired comparison needs the same")
-    table = paired_outcomes(a, b)
+    try:
+        table = paired_outcomes(a, b)
+    except ValueError as e:
+        return usage_error(f"{a_path} and {b_path}: {e}")
     labels = (run_label(a_path), run_label(b_path))
     prefix = args.report or str(Path(a_path).with_name(f"{labels[0]}_vs_{labels[1]}"))
     md = markdown(table, labels, (a_path, b_path))

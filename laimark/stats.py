@@ -193,7 +193,9 @@ def paired_outcomes(a: dict[str, bool], b: dict[str, bool]) -> dict:
     (['T/2'], ['T/3'], 1, 0, 1.0)
     """
     if set(a) != set(b):
-        raise ValueError("the two runs cover different tasks")
+        only = sorted(set(a) ^ set(b), key=_task_order)[0]
+        raise ValueError(f"the two runs cover different tasks ({len(a)} vs {len(b)}; e.g. {only} "
+                         "is in only one): a paired comparison needs the same tasks")
     n = len(a)
     side = [{"passed": sum(x.values()), "pass@1": sum(x.values()) / n,
              "ci95": list(wilson_interval(sum(x.values()), n))} for x in (a, b)]

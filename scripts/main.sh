@@ -57,7 +57,7 @@ stage "4/4 evaluate base" "$OUT/eval_base.jsonl.meta.json" \
 stage "4/4 evaluate trained" "$OUT/eval_trained.jsonl.meta.json" \
   "$BIN/laimark-eval" --model "$MODEL" --adapter_path "$OUT/adapter" --limit "$LIMIT" \
   --max_new_tokens 512 --output "$OUT/eval_trained.jsonl" --resume
-[ "${LAIMARK_DRY_RUN:-0}" = 1 ] && exit 0
+dry_run && exit 0
 "$BIN/laimark-eval" --compare "$OUT/eval_base.jsonl" "$OUT/eval_trained.jsonl" \
   --report "$OUT/compare"
 

@@ -221,12 +221,10 @@ def main_table(m: dict, root: Path) -> Table:
              interval(wilson_interval(passed, n)), "—", "—", "—"]]
     for run in m["runs"]:
         b = read_outcomes(root, run["results"])
-        if set(a) != set(b):
-            only = sorted(set(a) ^ set(b))[0]
-            raise InputError(f"{run['results']} covers other tasks than the baseline "
-                             f"{base['results']} ({len(b)} vs {n}; e.g. {only} is in only one): "
-                             "a paired comparison needs the same tasks")
-        t = paired_outcomes(a, b)
+        try:
+            t = paired_outcomes(a, b)
+        except ValueError as e:
+            raise InputError(f"baseline {base['results']} and run {run['results']}: {e}") from None
         s = t["b"]
         rows.append([mark(run["label"], n != full), f"{s['passed']}/{n}", f"{s['pass@1']:.3f}",
                      interval(s["ci95"]), f"{s['pass@1'] - t['a']['pass@1']:+.3f}",

@@ -117,5 +117,5 @@ def test_summarize_sampled_reports_each_k_every_task_reaches():
 
 
 def test_paired_outcomes_rejects_unpaired_runs():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"different tasks \(1 vs 1; e.g. T/1 is in only one\)"):
         paired_outcomes({"T/1": True}, {"T/2": True})

@@ -23,7 +23,7 @@ BASE="$RESULTS/base_qwen0.5b_greedy/base_qwen0.5b_greedy.jsonl"
 EVAL_FLAGS=(--model "$MODEL" --max_new_tokens 512 --batch_size 8 --seed 0 --resume)
 
 if [ ! -e "$CURRICULUM.meta.json" ]; then
-  if [ "${LAIMARK_DRY_RUN:-0}" = 1 ]; then
+  if dry_run; then
     echo "DRY sh scripts/bench_gencal.sh"
   else
     sh scripts/bench_gencal.sh
@@ -31,7 +31,7 @@ if [ ! -e "$CURRICULUM.meta.json" ]; then
     cp data/runs/qwen0.5b_count50/calibrated.jsonl.meta.json "$CURRICULUM.meta.json"
   fi
 fi
-if [ -e "$CURRICULUM" ] || [ "${LAIMARK_DRY_RUN:-0}" != 1 ]; then
+if [ -e "$CURRICULUM" ] || ! dry_run; then
   "$BIN/laimark-check" "$CURRICULUM"
 fi
 
@@ -44,7 +44,7 @@ for seed in $SEEDS; do
     "$BIN/laimark-train" --selfgen_only --model "$MODEL" --curriculum "$CURRICULUM" \
     --max_completion_length 512 --max_steps "$STEPS" --seed "$seed" \
     --output_dir "$run/adapter" --resume
-  if [ "${LAIMARK_DRY_RUN:-0}" != 1 ]; then
+  if ! dry_run; then
     cp "$run/adapter/adapter.meta.json" "$run/adapter/train_log.jsonl" "$run/adapter/reward.png" "$keep/"
     # The adapter itself (4 MB) too, so that anyone can evaluate it again without training.
     mkdir -p "$keep/adapter"
@@ -55,7 +55,7 @@ for seed in $SEEDS; do
     "$BIN/laimark-eval" "${EVAL_FLAGS[@]}" --adapter "$run/adapter" --output "$keep/eval_trained.jsonl"
 done
 
-[ "${LAIMARK_DRY_RUN:-0}" = 1 ] && exit 0
+dry_run && exit 0
 # Judge both sides with the same (current) harness, so that a difference is the model's.
 "$BIN/laimark-eval" --samples "$BASE"
 for seed in $SEEDS; do

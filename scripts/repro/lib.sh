@@ -9,6 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN="${BIN:-.venv/bin}"
 [ -x "$BIN/laimark-eval" ] || { echo "laimark is not installed in $BIN: run 'bash scripts/setup.sh' first" >&2; exit 2; }
 
+dry_run() { [ "${LAIMARK_DRY_RUN:-0}" = 1 ]; }
+
 stage() {
   local name=$1 meta=$2
   shift 2
@@ -16,7 +18,7 @@ stage() {
     echo "== $name: done already ($meta)"
     return 0
   fi
-  if [ "${LAIMARK_DRY_RUN:-0}" = 1 ]; then
+  if dry_run; then
     echo "DRY $(printf '%q ' "$@")"
     return 0
   fi

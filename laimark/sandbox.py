@@ -1,13 +1,15 @@
 """Isolated execution of model-written Python, with the kernel as the boundary.
 
 A `Sandbox` keeps a pool of fork-servers (`_sandbox_worker.py`), one per core by default. At the
-default level, `bwrap`, each server lives in its own bubblewrap sandbox: new user, pid, network,
-IPC and UTS namespaces (no network at all), a read-only view of /usr and the interpreter only (the
-user's home, the project and the environment are not there), a private /tmp, and an unprivileged
-uid so that the process limit holds even when laimark runs as root. Each program then runs in a
-freshly forked pair of processes (judge + candidate, see the worker's docstring) under CPU, memory,
-file-size, process and output limits; afterwards every process it started is killed and its files
-are wiped. Forking a warm interpreter instead of starting one per program is what makes this fast.
+default level, `bwrap`, each server is pid 1 of its own bubblewrap sandbox: new user, pid, network,
+IPC and UTS namespaces (no network at all; no nested namespaces), a read-only view of /usr and the
+interpreter only (the user's home, the project and the environment are not there), a read-only
+/dev, small private tmpfs on /tmp and /dev/shm, a seccomp filter (`_seccomp.py`), and an
+unprivileged uid so that the process limit holds even when laimark runs as root. Each program then
+runs in a pair of processes (a judge forked from the server, a candidate forked from a zygote that
+never saw a job; see the worker's docstring) under CPU, memory, file-size, process and output
+limits; afterwards every process it started is killed and its files are wiped. Forking a warm
+interpreter instead of starting one per program is what makes this fast.
 
 The `process` level is the fallback where bubblewrap cannot run (macOS, containers without user
 namespaces): the same fork-server and limits, but no namespaces, so the network and the host's
@@ -16,8 +18,8 @@ files are reachable. It is never chosen silently.
 
 from __future__ import annotations
 
+import functools
 import logging
-import marshal
 import os
 import select
 import shutil
@@ -32,11 +34,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from laimark._sandbox_wire import MAX_FRAME, WireError, pack, unpack
+from laimark._seccomp import seccomp_program
+
 logger = logging.getLogger(__name__)
 
 LEVELS = ("auto", "bwrap", "process")
-WORKER_SOURCE = Path(__file__).with_name("_sandbox_worker.py")
+# The worker imports nothing: the wire format's source goes in front of its own.
+WORKER_SOURCES = [Path(__file__).with_name(n) for n in ("_sandbox_wire.py", "_sandbox_worker.py")]
 NOBODY = 65534
+# All that bubblewrap itself is started with: whatever the host's environment holds (tokens,
+# keys, paths) must not be in any process of the sandbox, bubblewrap's own included.
+SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+# Flags beyond the basics: --as-pid-1 is required (without it bubblewrap's own init, holding the
+# host's pipes, would be reachable from the code); the others harden and are used when present.
+REQUIRED_FLAGS = ("--as-pid-1",)
+HARDENING_FLAGS = ("--disable-userns", "--size", "--seccomp")
 # What the process level leaves open; printed whenever it is used.
 PROCESS_LEVEL_WARNING = (
     "SANDBOX DEGRADED: running model-written code WITHOUT namespace isolation (--sandbox process). "
@@ -60,6 +73,17 @@ class Limits:
     fsize_mb: int = 16
     nproc: int = 16
     max_output: int = 64 * 1024
+    tmpfs_mb: int = 64  # each of /tmp and /dev/shm (bwrap level); tmpfs is RAM outside memory_mb
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_flags() -> frozenset[str]:
+    """The optional flags this bubblewrap knows (0.8.0 has them all; Ubuntu 22.04's 0.6 not)."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return frozenset()
+    help_text = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=30).stdout
+    return frozenset(f for f in REQUIRED_FLAGS + HARDENING_FLAGS if f in help_text)
 
 
 def bwrap_usable() -> tuple[bool, str]:
@@ -67,15 +91,32 @@ def bwrap_usable() -> tuple[bool, str]:
     exe = shutil.which("bwrap")
     if exe is None:
         return False, "bwrap is not installed"
+    missing = [f for f in REQUIRED_FLAGS if f not in bwrap_flags()]
+    if missing:
+        return False, f"this bubblewrap is too old (no {', '.join(missing)}; 0.8.0 or later)"
     probe = subprocess.run(
-        [exe, "--unshare-all", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"],
+        [exe, "--unshare-all", "--unshare-user", "--as-pid-1", "--ro-bind", "/", "/"]
+        + ["--proc", "/proc", "--dev", "/dev", "true"],
         capture_output=True,
         text=True,
         timeout=30,
+        env=SANDBOX_ENV,
     )
     if probe.returncode != 0:
         return False, f"bwrap failed: {probe.stderr.strip()[:300]}"
     return True, ""
+
+
+def hardening() -> dict:
+    """Which of the optional defences the bwrap level has on this machine, and why not."""
+    flags = bwrap_flags()
+    program, why = seccomp_program() if "--seccomp" in flags else (None, "bwrap has no --seccomp")
+    return {
+        "seccomp": program is not None,
+        "seccomp_missing_because": why,
+        "nested_userns_disabled": "--disable-userns" in flags,
+        "sized_tmpfs": "--size" in flags,
+    }
 
 
 def resolve_level(level: str) -> str:
@@ -121,9 +162,15 @@ def _interpreter_prefix(python: Path) -> Path:
     return python.parent.parent
 
 
-def bwrap_command(python: Path, scratch_root: str) -> list[str]:
+def bwrap_command(
+    python: Path, scratch_root: str, limits: Limits, seccomp_fd: int | None = None
+) -> list[str]:
     """The bubblewrap invocation: nothing but /usr, the interpreter and a private /tmp."""
-    cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--die-with-parent", "--new-session"]
+    flags = bwrap_flags()
+    cmd = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user"]
+    if "--disable-userns" in flags:
+        cmd.append("--disable-userns")
+    cmd += ["--as-pid-1", "--die-with-parent", "--new-session"]
     cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", scratch_root]
     cmd += ["--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0"]
     cmd += ["--ro-bind", "/usr", "/usr"]
@@ -135,15 +182,32 @@ def bwrap_command(python: Path, scratch_root: str) -> list[str]:
     prefix = _interpreter_prefix(python)
     if not str(prefix).startswith("/usr/"):
         cmd += ["--ro-bind", str(prefix), str(prefix)]
-    cmd += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    size = ["--size", str(limits.tmpfs_mb << 20)] if "--size" in flags else []
+    cmd += ["--dev", "/dev", *size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev"]
+    cmd += ["--proc", "/proc", *size, "--tmpfs", "/tmp", "--chdir", "/tmp"]
     # The sandbox's own root is a tmpfs; read-only, so that only /tmp and /dev/shm (wiped after
     # every run) can carry files from one run to the next.
     cmd += ["--remount-ro", "/"]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     return cmd
 
 
+def _seccomp_pipe() -> int | None:
+    """A pipe's read end holding the compiled filter, for `bwrap --seccomp FD`."""
+    if "--seccomp" not in bwrap_flags():
+        return None
+    program, _ = seccomp_program()
+    if program is None:
+        return None
+    r, w = os.pipe()
+    os.write(w, program)  # a few hundred bytes: far below a pipe's buffer
+    os.close(w)
+    return r
+
+
 class _Worker:
-    """One fork-server process and the pipe protocol to it."""
+    """One fork-server process and the frame protocol to it."""
 
     def __init__(self, level: str, limits: Limits):
         self.level, self.limits = level, limits
@@ -154,11 +218,14 @@ class _Worker:
     def start(self) -> None:
         drop = self.level == "bwrap" and os.geteuid() == 0
         python = sandbox_interpreter(drop)
-        flags = [str(python), "-S", "-s", "-B", "-c", WORKER_SOURCE.read_text()]
+        program = "\n".join(path.read_text() for path in WORKER_SOURCES)
+        flags = [str(python), "-S", "-s", "-B", "-c", program]
+        seccomp_fd = None
         if self.level == "bwrap":
             scratch_root = "/tmp"
-            cmd = bwrap_command(python, scratch_root)
-            env = None
+            seccomp_fd = _seccomp_pipe()
+            cmd = bwrap_command(python, scratch_root, self.limits, seccomp_fd)
+            env = SANDBOX_ENV
         else:
             self._host_tmp = tempfile.mkdtemp(prefix="laimark-sandbox-")
             scratch_root = self._host_tmp
@@ -166,18 +233,23 @@ class _Worker:
             env = {"PATH": "/usr/bin:/bin", "HOME": scratch_root, "PYTHONHASHSEED": "0"}
         namespace = "pid-namespace" if self.level == "bwrap" else "host"
         user = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if drop else {}
-        self.proc = subprocess.Popen(
-            cmd + flags + [scratch_root, namespace],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=scratch_root if self.level == "process" else "/",
-            start_new_session=True,
-            **user,
-        )
+        try:
+            self.proc = subprocess.Popen(
+                cmd + flags + [scratch_root, namespace],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                cwd=scratch_root if self.level == "process" else "/",
+                start_new_session=True,
+                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
+                **user,
+            )
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
         hello = self._read(deadline=time.monotonic() + 30)
-        if hello is None or not hello.get("ready"):
+        if not isinstance(hello, dict) or not hello.get("ready"):
             self.stop()
             raise SandboxError(f"the sandbox worker did not start (level {self.level})")
 
@@ -198,8 +270,12 @@ class _Worker:
             shutil.rmtree(self._host_tmp, ignore_errors=True)
             self._host_tmp = None
 
-    def _read(self, deadline: float) -> dict | None:
-        """One framed (marshal) message, or None if the worker died or stalled past `deadline`."""
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def _read(self, deadline: float) -> object:
+        """One frame, None if the worker died or stalled past `deadline`, or WireError."""
         fd = self.proc.stdout.fileno()
         data = b""
         need = 4
@@ -208,37 +284,47 @@ class _Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
                 return None
-            chunk = os.read(fd, need - len(data))
+            chunk = os.read(fd, min(need - len(data), 1 << 20))
             if not chunk:
                 return None
             data += chunk
             if not header_done and len(data) == 4:
                 need, data, header_done = struct.unpack(">I", data)[0], b"", True
-        return marshal.loads(data)
+                if need > self._frame_limit():
+                    return WireError(f"a reply of {need} bytes")
+        try:
+            return unpack(data)
+        except WireError as e:
+            return e
+
+    def _frame_limit(self) -> int:
+        # JSON may spell each byte of captured output as a 6-character escape.
+        return min(MAX_FRAME, 6 * self.limits.max_output + (16 << 20))
 
     def run(self, job: dict) -> dict:
-        """Send a job and wait for its raw result; a dead or stalled worker is replaced."""
-        payload = marshal.dumps(job)
+        """Send a job and wait for its raw result; a dead, stalled or broken worker is replaced."""
+        payload = pack(job)
         try:
-            self.proc.stdin.write(struct.pack(">I", len(payload)) + payload)
+            self.proc.stdin.write(payload)
             self.proc.stdin.flush()
             # The worker enforces the timeout itself; this margin only catches a stopped worker.
             reply = self._read(deadline=time.monotonic() + self.limits.timeout + 10)
         except (BrokenPipeError, OSError):
             reply = None
-        if reply is None:
-            logger.warning("a sandbox worker died or stalled; restarting it")
-            self.stop()
-            self.start()
-            return {
-                "reports": [],
-                "output": "",
-                "output_truncated": False,
-                "timed_out": False,
-                "worker_lost": True,
-                "duration": 0.0,
-            }
-        return reply
+        if isinstance(reply, dict) and not reply.get("retire"):
+            return reply
+        if isinstance(reply, dict):  # the worker asked to be replaced after this run
+            self.restart()
+            return reply
+        why = "sent a malformed reply" if isinstance(reply, WireError) else "died or stalled"
+        logger.warning("a sandbox worker %s; restarting it", why)
+        self.restart()
+        return {
+            "reports": [],
+            "output": "",
+            "worker_lost": True,
+            "protocol_error": isinstance(reply, WireError),
+        }
 
 
 class Sandbox:
@@ -258,6 +344,14 @@ class Sandbox:
         if self.level == "process":
             logger.warning(PROCESS_LEVEL_WARNING)
         self.limits = limits or Limits()
+        self._hardening = hardening() if self.level == "bwrap" else {}
+        missing = [k for k, v in self._hardening.items() if v is False]
+        if missing:
+            logger.warning(
+                "sandbox: running without %s (%s); see SECURITY.md",
+                ", ".join(missing),
+                self._hardening.get("seccomp_missing_because") or "old bubblewrap",
+            )
         n = workers or len(os.sched_getaffinity(0))
         self._free: list[_Worker] = [_Worker(self.level, self.limits) for _ in range(n)]
         self._lock = threading.Condition()
@@ -269,6 +363,7 @@ class Sandbox:
             "level": self.level,
             "workers": self._pool._max_workers,
             "limits": asdict(self.limits),
+            "hardening": self._hardening,
         }
 
     def run(self, job: dict) -> dict:

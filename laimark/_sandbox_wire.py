@@ -72,6 +72,10 @@ def is_reason(reason):
     return reason in REASONS
 
 
+def is_failure(reason):
+    return reason != "passed" and is_reason(reason)
+
+
 def bounded(text, limit=MAX_DETAIL):
     """`text` as a str of at most `limit` characters (anything else becomes its type's name)."""
     if type(text) is not str:
@@ -334,3 +338,51 @@ _DECODERS = {
     "dec": _decimal,
     "fr": _fraction,
 }
+
+
+# ---------------------------------------------------------------- the host's check of a result
+def result_problem(raw, n_tests):
+    """What is wrong with a worker's raw result for a job of `n_tests` tests, or None.
+
+    The host judges nothing that fails this: a malformed result becomes a `protocol_error`
+    verdict for its run, never an exception in the stage that asked."""
+    if type(raw) is not dict or type(raw.get("reports")) is not list:
+        return "the result is not an object with a list of reports"
+    if raw.get("protocol_error"):
+        return "the worker received a malformed frame"
+    if type(raw.get("output", "")) is not str:
+        return "the captured output is not a string"
+    if len(raw["reports"]) > n_tests + 2:
+        return "more reports than tests"
+    seen = set()
+    for report in raw["reports"]:
+        problem = _report_problem(report, n_tests, seen)
+        if problem:
+            return problem
+    return None
+
+
+def _report_problem(report, n_tests, seen):
+    if type(report) is not dict:
+        return "a report is not an object"
+    if report == {"done": True}:
+        return None
+    detail = report.get("detail", "")
+    if type(detail) is not str or len(detail) > 4 * MAX_DETAIL:
+        return "a report's detail is not a bounded string"
+    keys = set(report) - {"detail"}
+    if keys in ({"load_error"}, {"setup_error"}):
+        return None if is_failure(report[keys.pop()]) else "a report's reason is not a failure"
+    i = report.get("i")
+    if (
+        not keys <= {"i", "ok", "reason"}
+        or type(i) is not int
+        or type(report.get("ok")) is not bool
+    ):
+        return "a report has an unknown shape"
+    if not 0 <= i < n_tests or i in seen:
+        return "a report's test index is out of range or repeated"
+    seen.add(i)
+    if not report["ok"] and not is_failure(report.get("reason")):
+        return "a report's reason is not a failure"
+    return None

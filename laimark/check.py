@@ -17,7 +17,14 @@ import argparse
 import json
 import sys
 
-from laimark.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
+from laimark.cli import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_sandbox_args,
+    printable,
+    setup_logging,
+    usage_error,
+)
 
 
 def parse_args(argv):
@@ -69,7 +76,8 @@ def main(argv=None) -> int:
         if args.json:
             print(json.dumps(f.to_dict()))
         elif not f.ok:
-            print(f"{args.path}:{f.line}: {f.entry_point}: " + "; ".join(f.notes))
+            # Notes quote the sandbox's verdicts, so they hold text the model wrote.
+            print(printable(f"{args.path}:{f.line}: {f.entry_point}: " + "; ".join(f.notes)))
     bad = sum(not f.ok for f in findings)
     if not args.json:
         print(

@@ -1,12 +1,16 @@
-"""Small pieces every stage script shares: logging, exit codes, sandbox flags."""
+"""Small pieces every stage script shares: logging, exit codes, sandbox flags, safe printing."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# C0 and C1 control characters and DEL, except newline and tab; and the bidirectional overrides,
+# which reorder what a terminal shows.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -16,6 +20,19 @@ def setup_logging(verbose: bool = False) -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+
+
+def printable(text: str) -> str:
+    r"""`text` with control characters shown as escapes, for a terminal or a text report.
+
+    Model-written text (a verdict's detail, an exception message) may hold ANSI sequences or
+    carriage returns that would clear the screen or hide report lines. JSON output needs none
+    of this: it escapes them itself.
+
+    >>> printable("red \x1b[31m\r\tdone\n")
+    'red \\x1b[31m\\r\tdone\n'
+    """
+    return _CONTROL.sub(lambda m: ascii(m.group())[1:-1], text)
 
 
 def usage_error(message: str) -> int:

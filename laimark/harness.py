@@ -25,21 +25,29 @@ import ast
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import dropwhile
 from types import SimpleNamespace
+
+from laimark._sandbox_wire import result_problem
 
 MODES = ("auto", "body", "function")
 
 _THINK = re.compile(r"<think>.*?(</think>|\Z)", re.S)
 _FENCE = re.compile(r"```[ \t]*([\w+-]*)[^\n]*\n(.*?)(?:```|\Z)", re.S)
 _CODE_START = re.compile(r"^(def |async def |class |import |from |@)", re.M)
+# Lines as Python's tokenizer counts them (str.splitlines also breaks at \x0c, \x85, \u2028...),
+# so that node.lineno indexes the list.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 @dataclass
 class Verdict:
     """The judgement of one program.
 
-    `reason` is "passed" or the first failure: syntax_error, assertion, exception:<Type>, timeout,
-    memory, recursion, exited, killed, file_too_large, setup_error, no_tests, sandbox_error.
+    `reason` is "passed" or the first failure, from a closed set (`_sandbox_wire.REASONS`, or
+    exception:<Name> with a bounded identifier): syntax_error, assertion, exception:<Name>,
+    timeout, memory, recursion, exited, killed, file_too_large, setup_error, test_syntax_error,
+    no_tests, sandbox_error, protocol_error.
     `tests` holds one entry per test, "passed" or its failure reason.
     """
 
@@ -79,8 +87,9 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
     """The code in a model's answer: from fenced blocks if any, else from the text itself.
 
     Prefers the fenced block that defines `entry_point`, then the longest Python block. Without
-    fences, takes the text from the first top-level def/import/class onward and trims trailing
-    prose until it parses. A text with no code markers is returned as is (a body completion).
+    fences, takes the text from the first top-level def/import/class onward, trims trailing prose
+    until it parses, and keeps the statements just before it (constants, set-up calls) that are
+    code rather than prose. A text with no code markers is returned as is (a body completion).
     """
     text = strip_think(text)
     blocks = [(lang.lower(), body) for lang, body in _FENCE.findall(text)]
@@ -94,7 +103,40 @@ def extract_code(text: str, entry_point: str | None = None) -> str:
     start = _CODE_START.search(text)
     if start is None or (entry_point and not defines(text, entry_point)):
         return text
-    return _trim_to_parse(text[start.start() :])
+    return _code_before(text[: start.start()]) + _trim_to_parse(text[start.start() :])
+
+
+def _code_before(text: str) -> str:
+    """The code at the end of the text before the first def/import/class: the longest run of final
+    lines that parses, minus its statements that do nothing (prose that happens to parse)."""
+    lines = _LINE.findall(text)
+    for start in range(len(lines)):
+        try:
+            tree = ast.parse("".join(lines[start:]))
+        except (SyntaxError, ValueError):
+            continue
+        return _drop_prose(tree, lines[start:])
+    return ""
+
+
+def _drop_prose(tree: ast.Module, lines: list[str]) -> str:
+    prose, code = set(), set()
+    for node in tree.body:
+        (prose if _is_prose(node) else code).update(range(node.lineno - 1, node.end_lineno))
+    if not code:
+        return ""
+    prose -= code  # a line shared through `;` with real code stays
+    kept = (line for i, line in enumerate(lines) if i not in prose)
+    return "".join(dropwhile(str.isspace, kept))
+
+
+def _is_prose(node: ast.stmt) -> bool:
+    """A statement that only states something, which in front of code is prose that parses:
+    `Solution` or `Python` (a name), `Example: f(1)` (an annotation), `Sure, thanks` (a tuple),
+    `f(3) == 5` (an example). Assignments, calls, imports and blocks are code."""
+    if isinstance(node, ast.AnnAssign):
+        return node.value is None
+    return isinstance(node, ast.Expr) and not isinstance(node.value, (ast.Call, ast.NamedExpr))
 
 
 def _trim_to_parse(code: str) -> str:
@@ -249,6 +291,9 @@ def as_problem(d: dict):
 def to_verdict(job: dict, raw: dict) -> Verdict:
     """Turn the worker's raw result (one report per test) into a Verdict."""
     n = len(job["tests"])
+    problem = result_problem(raw, n)
+    if problem:  # never an exception: the run that sent it fails, the stage goes on
+        return Verdict(False, n, 0, "protocol_error", problem, ["protocol_error"] * n)
     results: list[str | None] = [None] * n
     detail, reason_all, done = "", None, False
     for msg in raw["reports"]:
@@ -267,7 +312,8 @@ def to_verdict(job: dict, raw: dict) -> Verdict:
     if n == 0:
         reason = "no_tests"
     else:
-        reason = "passed" if passed else next(t for t in tests if t != "passed")
+        # All tests passed but no "done": the judge was killed before it could say so.
+        reason = "passed" if passed else next((t for t in tests if t != "passed"), missing)
     return Verdict(
         passed,
         n,

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from laimark.check import main
+from laimark.cli import printable
 from laimark.humaneval import load_humaneval
 
 GOOD = {
@@ -117,6 +118,36 @@ def test_readable_report_names_line_and_problem(tmp_path, capsys):
     path = write(tmp_path, GOOD, dict(GOOD, entry_point="clamp", prompt=GOOD["prompt"] + " "))
     assert main([str(path), "--workers", "2"]) == 1
     assert f"{path}:2: clamp: duplicate" in capsys.readouterr().out
+
+
+# A reference solution whose failure message would turn the user's terminal red.
+COLOURED = dict(GOOD, solution="def clamp(x, lo, hi):\n    raise ValueError('\\x1b[31mred')\n")
+
+
+def test_readable_report_escapes_control_characters_from_the_model(tmp_path, capsys):
+    assert main([str(write(tmp_path, COLOURED)), "--workers", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "\\x1b[31mred" in out and "\x1b" not in out
+
+
+def test_json_report_keeps_the_exact_text(tmp_path, capsys):
+    assert main([str(write(tmp_path, COLOURED)), "--json", "--workers", "2"]) == 1
+    notes = json.loads(capsys.readouterr().out.splitlines()[0])["notes"]
+    assert any("\x1b[31mred" in n for n in notes)
+
+
+def test_printable_escapes_controls_but_keeps_newlines_tabs_and_letters():
+    text = "é中\tok\n\x1b]0;title\x07\r\x00\x7f\x9b"
+    assert printable(text) == "é中\tok\n\\x1b]0;title\\x07\\r\\x00\\x7f\\x9b"
+
+
+def test_printable_escapes_bidirectional_overrides_and_its_doctest_holds():
+    import doctest
+
+    from laimark import cli
+
+    assert printable("a\u202eb\u2066c") == "a\\u202eb\\u2066c"
+    assert doctest.testmod(cli).failed == 0
 
 
 def test_shipped_examples_pass():

@@ -62,6 +62,30 @@ def test_extract_leaves_a_body_alone():
     assert extract_code(BODY, "total") == BODY
 
 
+WITH_CONSTANT = "OFFSET = 1\n\ndef total(xs):\n    return sum(xs) + OFFSET - 1\n"
+
+
+def test_extract_keeps_a_constant_before_the_def():
+    assert extract_code(WITH_CONSTANT, "total") == WITH_CONSTANT
+
+
+def test_extract_keeps_a_call_before_the_def():
+    text = "Here it is:\nsys.setrecursionlimit(10**6)\n\ndef total(xs):\n    return sum(xs)\n"
+    assert extract_code(text, "total").startswith("sys.setrecursionlimit(10**6)\n")
+
+
+@pytest.mark.parametrize(
+    "prose", ["Here is the solution:", "Sure!", "Python", "Example: total([1])", "Sure, thanks"]
+)
+def test_extract_drops_prose_lines_before_the_code(prose):
+    assert extract_code(f"{prose}\n\n{WITH_CONSTANT}", "total") == WITH_CONSTANT
+
+
+def test_extract_drops_trailing_prose_after_code_with_a_constant():
+    code = extract_code(WITH_CONSTANT + "This adds the offset.\n", "total")
+    assert code == WITH_CONSTANT
+
+
 # ---------------------------------------------------------------- assembly
 def test_body_and_full_function_assemble_to_equivalent_programs():
     body = assemble(PROBLEM, BODY, "auto")
@@ -147,6 +171,11 @@ def test_fraction_counts_the_asserts_passed(sandbox):
 def test_failure_reasons(sandbox, completion, reason):
     v = judge(sandbox, PROBLEM, completion, mode="function")
     assert not v.passed and v.reason == reason, v
+
+
+def test_unfenced_answer_with_a_constant_before_the_def_passes(sandbox):
+    v = judge(sandbox, PROBLEM, "Here is the solution:\n" + WITH_CONSTANT + "Done.\n")
+    assert v.passed, v
 
 
 def test_no_tests_is_not_a_pass(sandbox):

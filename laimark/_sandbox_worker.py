@@ -506,7 +506,7 @@ def descendants(root):
     return found
 
 
-def kill_everything(zygote_pid, in_pid_namespace):
+def kill_everything(zygote_pid, in_pid_namespace, known=()):
     """Kill every process but the server and the zygote, however it detached itself, and reap
     them all (the server is the namespace's init or a subreaper, so they end up its children).
     Returns the wait status of every child reaped, the zygote's included if it died."""
@@ -527,6 +527,12 @@ def kill_everything(zygote_pid, in_pid_namespace):
             except ProcessLookupError:
                 pass
         reaped = False
+        for pid in known if victims else ():  # the usual case: wait for them, do not poll
+            try:
+                statuses[pid], reaped = os.waitpid(pid, 0)[1], True
+            except ChildProcessError:
+                pass
+        known = ()
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -695,7 +701,7 @@ def run_job(job, cfg, zygote):
         )
     os.close(r_res)
     os.close(r_out)
-    statuses = kill_everything(zygote.pid, cfg["pid_namespace"])
+    statuses = kill_everything(zygote.pid, cfg["pid_namespace"], (pid, candidate or pid))
     with_exit_reason(reports, exit_reason(statuses.get(candidate)))
     wipe(scratch)
     os.rmdir(scratch)

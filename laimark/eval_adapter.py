@@ -33,35 +33,79 @@ from laimark.sampling import add_model_args
 log = logging.getLogger("laimark.eval")
 
 # Settings that decide what a results file contains: resuming with other values would mix runs.
-RUN_CONFIG = ("model", "adapter", "backend", "dtype", "raw", "full_function", "system_prompt",
-              "n_samples", "temperature", "top_p", "max_new_tokens", "seed")
-GENERATE_ONLY = RUN_CONFIG + ("device", "ollama_host", "batch_size", "output", "resume", "limit",
-                              "save_every")
+RUN_CONFIG = (
+    "model",
+    "adapter",
+    "backend",
+    "dtype",
+    "raw",
+    "full_function",
+    "system_prompt",
+    "n_samples",
+    "temperature",
+    "top_p",
+    "max_new_tokens",
+    "seed",
+)
+GENERATE_ONLY = RUN_CONFIG + (
+    "device",
+    "ollama_host",
+    "batch_size",
+    "output",
+    "resume",
+    "limit",
+    "save_every",
+)
 SANDBOX_FLAGS = ("sandbox", "workers", "timeout", "memory_mb")
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="laimark-eval", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
+    p = argparse.ArgumentParser(
+        prog="laimark-eval",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     modes = p.add_mutually_exclusive_group()
     modes.add_argument("--samples", metavar="FILE", help="score mode: judge this samples JSONL")
     modes.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results files")
-    p.add_argument("--report", metavar="PREFIX",
-                   help="compare: write PREFIX.md and PREFIX.png (default: A_vs_B beside A)")
+    p.add_argument(
+        "--report",
+        metavar="PREFIX",
+        help="compare: write PREFIX.md and PREFIX.png (default: A_vs_B beside A)",
+    )
     add_model_args(p)
     g = p.add_argument_group("generation")
-    g.add_argument("--adapter_path", dest="adapter", nargs="+", action="extend", metavar="DIR",
-                   help="alias of --adapter; absent: the base model alone")
+    g.add_argument(
+        "--adapter_path",
+        dest="adapter",
+        nargs="+",
+        action="extend",
+        metavar="DIR",
+        help="alias of --adapter; absent: the base model alone",
+    )
     style = g.add_mutually_exclusive_group()
-    style.add_argument("--chat", dest="raw", action="store_false",
-                       help="chat template, the model writes the whole function (default)")
-    style.add_argument("--raw", dest="raw", action="store_true",
-                       help="raw completion: the model continues the prompt with the body")
-    g.add_argument("--full_function", action="store_true",
-                   help="judge each completion as a whole function (default: whole function if "
-                   "it defines the entry point, else a body); also applies to --samples")
-    g.add_argument("--system_prompt", default=SOLVE_SYSTEM, help="chat system message ('' for none)")
+    style.add_argument(
+        "--chat",
+        dest="raw",
+        action="store_false",
+        help="chat template, the model writes the whole function (default)",
+    )
+    style.add_argument(
+        "--raw",
+        dest="raw",
+        action="store_true",
+        help="raw completion: the model continues the prompt with the body",
+    )
+    g.add_argument(
+        "--full_function",
+        action="store_true",
+        help="judge each completion as a whole function (default: whole function if "
+        "it defines the entry point, else a body); also applies to --samples",
+    )
+    g.add_argument(
+        "--system_prompt", default=SOLVE_SYSTEM, help="chat system message ('' for none)"
+    )
     g.add_argument("--n_samples", type=int, default=1, help="completions per task (default 1)")
     g.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     g.add_argument("--top_p", type=float, default=0.95, help="nucleus threshold when sampling")
@@ -70,10 +114,18 @@ def parse_args(argv):
     g.add_argument("--output", help="results JSONL (generate mode)")
     g.add_argument("--resume", action="store_true", help="continue an interrupted --output")
     g.add_argument("--limit", type=int, help="only the first N HumanEval tasks")
-    g.add_argument("--save_every", type=int,
-                   help="tasks generated and judged between saves (default 4 x --batch_size)")
-    p.add_argument("--k", type=int, nargs="+", default=[1, 10, 100],
-                   help="pass@k values to report, where every task has >= k samples")
+    g.add_argument(
+        "--save_every",
+        type=int,
+        help="tasks generated and judged between saves (default 4 x --batch_size)",
+    )
+    p.add_argument(
+        "--k",
+        type=int,
+        nargs="+",
+        default=[1, 10, 100],
+        help="pass@k values to report, where every task has >= k samples",
+    )
     p.add_argument("--verbose", action="store_true")
     add_sandbox_args(p)
     p.set_defaults(raw=False)  # --chat and --raw share `raw`; the first one would set it to True
@@ -99,13 +151,17 @@ def check_flags(p, args) -> str | None:
     counts = [args.n_samples, args.max_new_tokens]
     counts += [c for c in (args.limit, args.save_every) if c is not None]
     if min(counts) < 1 or args.temperature < 0 or not 0 < args.top_p <= 1:
-        return ("--n_samples, --max_new_tokens, --limit and --save_every must be at least 1, "
-                "--temperature at least 0, --top_p in (0, 1]")
+        return (
+            "--n_samples, --max_new_tokens, --limit and --save_every must be at least 1, "
+            "--temperature at least 0, --top_p in (0, 1]"
+        )
     if args.temperature == 0 and (args.n_samples > 1 or args.top_p != p.get_default("top_p")):
         return "--n_samples > 1 and --top_p need --temperature > 0 (greedy decoding is one answer)"
     if args.raw and (args.full_function or args.system_prompt != SOLVE_SYSTEM):
-        return ("--full_function and --system_prompt need --chat: a raw completion has no system "
-                "message and continues the prompt with the body")
+        return (
+            "--full_function and --system_prompt need --chat: a raw completion has no system "
+            "message and continues the prompt with the body"
+        )
     return None
 
 
@@ -187,11 +243,23 @@ def generate(args) -> int:
                 return usage_error(problem)
         done = appender.done_keys(lambda d: (d["task_id"], d["completion_id"]))
         todo = sum((t["task_id"], j) not in done for t in tasks for j in range(args.n_samples))
-        log.info("%d tasks x %d samples: %d done already, %d to go", len(tasks), args.n_samples,
-                 len(tasks) * args.n_samples - todo, todo)
+        log.info(
+            "%d tasks x %d samples: %d done already, %d to go",
+            len(tasks),
+            args.n_samples,
+            len(tasks) * args.n_samples - todo,
+            todo,
+        )
         timings = {"load": 0.0, "generate": 0.0, "judge": 0.0}
-        meta = {"stage": "eval", "mode": "generate", "args": vars(args), "config": config,
-                "seed": args.seed, "benchmark": benchmark_meta(), "timings": timings}
+        meta = {
+            "stage": "eval",
+            "mode": "generate",
+            "args": vars(args),
+            "config": config,
+            "seed": args.seed,
+            "benchmark": benchmark_meta(),
+            "timings": timings,
+        }
         if todo:
             run_generation(args, tasks, done, appender, meta)
     return finish(args, meta, start)
@@ -213,8 +281,9 @@ def check_resumable(output: str, config: dict, n_samples: int) -> str | None:
     before = json.loads(meta_path.read_text()).get("config", {})
     changed = [k for k in config if before.get(k) != config[k]]
     if changed:
-        return (f"--resume with other settings than {output} was made with: " +
-                ", ".join(f"--{k} {before.get(k)!r} -> {config[k]!r}" for k in changed))
+        return f"--resume with other settings than {output} was made with: " + ", ".join(
+            f"--{k} {before.get(k)!r} -> {config[k]!r}" for k in changed
+        )
     seen = set()
     for line, r in load_records(output, EvalResult):
         key = (r.task_id, r.extra.get("completion_id"))
@@ -246,21 +315,35 @@ def run_generation(args, tasks, done, appender, meta) -> None:
     # decoding is only batch-invariant up to float noise).
     chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
     with make_sandbox(args) as sandbox:
-        meta.update(model=sampler.identity, prompt_version=PROMPT_VERSION, chat=chat,
-                    assembly_mode=assembly_mode(args), stop=list(solve_stop(chat)),
-                    sandbox=sandbox.describe(), status="running")
+        meta.update(
+            model=sampler.identity,
+            prompt_version=PROMPT_VERSION,
+            chat=chat,
+            assembly_mode=assembly_mode(args),
+            stop=list(solve_stop(chat)),
+            sandbox=sandbox.describe(),
+            status="running",
+        )
         write_meta(args.output, meta)
         for chunk in tqdm(chunks, desc="tasks", unit="chunk"):
-            pending = [(i, j) for i, t in enumerate(chunk) for j in range(args.n_samples)
-                       if (t["task_id"], j) not in done]
+            pending = [
+                (i, j)
+                for i, t in enumerate(chunk)
+                for j in range(args.n_samples)
+                if (t["task_id"], j) not in done
+            ]
             if not pending:
                 continue
             t0 = time.perf_counter()
             outs = sampler.generate(
                 [solve_prompt(t["prompt"], chat, args.system_prompt) for t in chunk],
-                args.n_samples, temperature=args.temperature, top_p=args.top_p,
-                max_new_tokens=args.max_new_tokens, stop=solve_stop(chat),
-                seeds=[item_seed(args.seed, t["task_id"]) for t in chunk])
+                args.n_samples,
+                temperature=args.temperature,
+                top_p=args.top_p,
+                max_new_tokens=args.max_new_tokens,
+                stop=solve_stop(chat),
+                seeds=[item_seed(args.seed, t["task_id"]) for t in chunk],
+            )
             t1 = time.perf_counter()
             pairs = [(as_problem(chunk[i]), outs[i][j]) for i, j in pending]
             verdicts = judge_many(sandbox, pairs, assembly_mode(args))
@@ -272,8 +355,14 @@ def run_generation(args, tasks, done, appender, meta) -> None:
 
 
 def result_record(task_id: str, completion: str, verdict, **extra) -> dict:
-    return {"task_id": task_id, **extra, "completion": completion, "result": result_text(verdict),
-            "passed": verdict.passed, "reason": verdict.reason}
+    return {
+        "task_id": task_id,
+        **extra,
+        "completion": completion,
+        "result": result_text(verdict),
+        "passed": verdict.passed,
+        "reason": verdict.reason,
+    }
 
 
 def finish(args, meta: dict, start: float) -> int:
@@ -304,24 +393,40 @@ def score(args) -> int:
     problems = {p["task_id"]: p for p in load_humaneval()}
     for line, s in samples:
         if s.task_id not in problems:
-            return usage_error(f"{args.samples}:{line}: field 'task_id' is not a HumanEval task: "
-                               f"{s.task_id!r}")
+            return usage_error(
+                f"{args.samples}:{line}: field 'task_id' is not a HumanEval task: {s.task_id!r}"
+            )
     out_path = args.samples + "_results.jsonl"
     with make_sandbox(args) as sandbox:
         pairs = [(as_problem(problems[s.task_id]), s.completion) for _, s in samples]
         verdicts = judge_many(sandbox, pairs, assembly_mode(args), progress=True, desc="judging")
         described = sandbox.describe()
-    results = [{**s.to_dict(), "result": result_text(v), "passed": v.passed, "reason": v.reason}
-               for (_, s), v in zip(samples, verdicts, strict=True)]
+    results = [
+        {**s.to_dict(), "result": result_text(v), "passed": v.passed, "reason": v.reason}
+        for (_, s), v in zip(samples, verdicts, strict=True)
+    ]
     write_jsonl_atomic(out_path, results)
     summary = summarize_results(results, args.k)
     if summary["tasks"] < len(problems):
-        log.warning("only %d of %d HumanEval tasks have samples: not a full HumanEval score",
-                    summary["tasks"], len(problems))
-    write_meta(out_path, {"stage": "eval", "mode": "score", "args": vars(args),
-                          "input": args.samples, "assembly_mode": assembly_mode(args),
-                          "benchmark": benchmark_meta(), "sandbox": described, "counts": summary,
-                          "timings": {"wall": time.perf_counter() - start}})
+        log.warning(
+            "only %d of %d HumanEval tasks have samples: not a full HumanEval score",
+            summary["tasks"],
+            len(problems),
+        )
+    write_meta(
+        out_path,
+        {
+            "stage": "eval",
+            "mode": "score",
+            "args": vars(args),
+            "input": args.samples,
+            "assembly_mode": assembly_mode(args),
+            "benchmark": benchmark_meta(),
+            "sandbox": described,
+            "counts": summary,
+            "timings": {"wall": time.perf_counter() - start},
+        },
+    )
     print(report_line(summary))
     print(f"results: {out_path}")
     return EXIT_OK
@@ -345,8 +450,16 @@ def compare(args) -> int:
     Path(prefix + ".md").write_text(md)
     plot(table, labels, prefix + ".png")
     for out in (prefix + ".md", prefix + ".png"):
-        write_meta(out, {"stage": "eval", "mode": "compare", "args": vars(args),
-                         "inputs": [a_path, b_path], "counts": table})
+        write_meta(
+            out,
+            {
+                "stage": "eval",
+                "mode": "compare",
+                "args": vars(args),
+                "inputs": [a_path, b_path],
+                "counts": table,
+            },
+        )
     print(md)
     return EXIT_OK
 
@@ -366,8 +479,12 @@ def outcomes(path: str) -> dict[str, bool]:
     out: dict[str, bool] = {}
     for line, r in load_records(path, EvalResult):
         if r.task_id in out:
-            raise RecordError(path, line, "task_id", f"{r.task_id} appears twice: compare needs "
-                              "one sample per task (a greedy run)")
+            raise RecordError(
+                path,
+                line,
+                "task_id",
+                f"{r.task_id} appears twice: compare needs one sample per task (a greedy run)",
+            )
         out[r.task_id] = r.passed
     if not out:
         raise RecordError(path, 0, None, "no results in the file")
@@ -378,15 +495,25 @@ def markdown(t: dict, labels: tuple[str, str], paths: tuple[str, str]) -> str:
     rows = ["| run | file | passed | pass@1 | 95% CI (Wilson) |", "|---|---|---|---|---|"]
     for key, label, path in zip(("a", "b"), labels, paths, strict=True):
         s = t[key]
-        rows.append(f"| {label} | `{path}` | {s['passed']}/{t['tasks']} | {s['pass@1']:.3f} | "
-                    f"{s['ci95'][0]:.3f}-{s['ci95'][1]:.3f} |")
+        rows.append(
+            f"| {label} | `{path}` | {s['passed']}/{t['tasks']} | {s['pass@1']:.3f} | "
+            f"{s['ci95'][0]:.3f}-{s['ci95'][1]:.3f} |"
+        )
     delta = t["b"]["pass@1"] - t["a"]["pass@1"]
-    return "\n".join(rows + [
-        "", f"Paired over {t['tasks']} tasks: both pass {t['both']}, neither {t['neither']}, "
-        f"gained by {labels[1]} {len(t['gained'])}, lost {len(t['lost'])}; "
-        f"difference {delta:+.3f}; McNemar exact p = {t['mcnemar_p']:.4g}.", "",
-        f"Gained: {', '.join(t['gained']) or 'none'}", "",
-        f"Lost: {', '.join(t['lost']) or 'none'}", ""])
+    return "\n".join(
+        rows
+        + [
+            "",
+            f"Paired over {t['tasks']} tasks: both pass {t['both']}, neither {t['neither']}, "
+            f"gained by {labels[1]} {len(t['gained'])}, lost {len(t['lost'])}; "
+            f"difference {delta:+.3f}; McNemar exact p = {t['mcnemar_p']:.4g}.",
+            "",
+            f"Gained: {', '.join(t['gained']) or 'none'}",
+            "",
+            f"Lost: {', '.join(t['lost']) or 'none'}",
+            "",
+        ]
+    )
 
 
 def plot(t: dict, labels: tuple[str, str], path: str) -> None:
@@ -397,18 +524,31 @@ def plot(t: dict, labels: tuple[str, str], path: str) -> None:
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     values = [t[k]["pass@1"] for k in ("a", "b")]
-    errors = [[v - t[k]["ci95"][0] for k, v in zip("ab", values, strict=True)],
-              [t[k]["ci95"][1] - v for k, v in zip("ab", values, strict=True)]]
+    errors = [
+        [v - t[k]["ci95"][0] for k, v in zip("ab", values, strict=True)],
+        [t[k]["ci95"][1] - v for k, v in zip("ab", values, strict=True)],
+    ]
     names = [f"A: {labels[0]}", f"B: {labels[1]}"]
-    left.bar([textwrap.fill(n, 24) for n in names], values, yerr=errors, capsize=6,
-             color=["#8da0cb", "#66c2a5"])
+    left.bar(
+        [textwrap.fill(n, 24) for n in names],
+        values,
+        yerr=errors,
+        capsize=6,
+        color=["#8da0cb", "#66c2a5"],
+    )
     left.set(ylim=(0, 1), ylabel="pass@1", title=f"pass@1, 95% Wilson CI ({t['tasks']} tasks)")
     counts = [t["both"], len(t["lost"]), len(t["gained"]), t["neither"]]
-    bars = right.bar(["both", "A only", "B only", "neither"], counts,
-                     color=["#999999", "#8da0cb", "#66c2a5", "#dddddd"])
+    bars = right.bar(
+        ["both", "A only", "B only", "neither"],
+        counts,
+        color=["#999999", "#8da0cb", "#66c2a5", "#dddddd"],
+    )
     right.bar_label(bars)
-    right.set(title=f"paired outcomes, McNemar exact p = {t['mcnemar_p']:.3g}", ylabel="tasks",
-              ylim=(0, max(counts) * 1.15 + 1))
+    right.set(
+        title=f"paired outcomes, McNemar exact p = {t['mcnemar_p']:.3g}",
+        ylabel="tasks",
+        ylim=(0, max(counts) * 1.15 + 1),
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -139,8 +139,9 @@ def mcnemar_exact(b: int, c: int) -> float:
 
 
 # ---------------------------------------------------------------- summaries of results files
-def summarize_results(records: Iterable[dict], ks: Iterable[int] = (1, 10, 100),
-                      confidence: float = 0.95) -> dict:
+def summarize_results(
+    records: Iterable[dict], ks: Iterable[int] = (1, 10, 100), confidence: float = 0.95
+) -> dict:
     """pass@k over tasks, and an interval for pass@1, from judged samples.
 
     Args:
@@ -160,14 +161,20 @@ def summarize_results(records: Iterable[dict], ks: Iterable[int] = (1, 10, 100),
     if not counts:
         return {"tasks": 0, "samples": 0}
     n_min, n_max = min(n for n, _ in counts), max(n for n, _ in counts)
-    out: dict = {"tasks": len(counts), "samples": sum(n for n, _ in counts),
-                 "passed_samples": sum(c for _, c in counts),
-                 "solved_tasks": sum(c > 0 for _, c in counts), "samples_per_task_min": n_min}
+    out: dict = {
+        "tasks": len(counts),
+        "samples": sum(n for n, _ in counts),
+        "passed_samples": sum(c for _, c in counts),
+        "solved_tasks": sum(c > 0 for _, c in counts),
+        "samples_per_task_min": n_min,
+    }
     out.update({f"pass@{k}": mean_pass_at_k(counts, k) for k in sorted(set(ks)) if k <= n_min})
     interval: tuple = (None, None)
     if n_max == 1:
-        interval, out["pass@1_ci_method"] = wilson_interval(out["passed_samples"], len(counts),
-                                                            confidence), "wilson"
+        interval, out["pass@1_ci_method"] = (
+            wilson_interval(out["passed_samples"], len(counts), confidence),
+            "wilson",
+        )
     elif len(counts) > 1:
         interval = mean_interval([c / n for n, c in counts], confidence)
         out["pass@1_ci_method"] = "normal over tasks"
@@ -194,13 +201,28 @@ def paired_outcomes(a: dict[str, bool], b: dict[str, bool]) -> dict:
     """
     if set(a) != set(b):
         only = sorted(set(a) ^ set(b), key=_task_order)[0]
-        raise ValueError(f"the two runs cover different tasks ({len(a)} vs {len(b)}; e.g. {only} "
-                         "is in only one): a paired comparison needs the same tasks")
+        raise ValueError(
+            f"the two runs cover different tasks ({len(a)} vs {len(b)}; e.g. {only} "
+            "is in only one): a paired comparison needs the same tasks"
+        )
     n = len(a)
-    side = [{"passed": sum(x.values()), "pass@1": sum(x.values()) / n,
-             "ci95": list(wilson_interval(sum(x.values()), n))} for x in (a, b)]
+    side = [
+        {
+            "passed": sum(x.values()),
+            "pass@1": sum(x.values()) / n,
+            "ci95": list(wilson_interval(sum(x.values()), n)),
+        }
+        for x in (a, b)
+    ]
     lost = sorted((t for t in a if a[t] and not b[t]), key=_task_order)
     gained = sorted((t for t in a if b[t] and not a[t]), key=_task_order)
-    return {"tasks": n, "a": side[0], "b": side[1], "both": sum(a[t] and b[t] for t in a),
-            "neither": sum(not (a[t] or b[t]) for t in a), "gained": gained, "lost": lost,
-            "mcnemar_p": mcnemar_exact(len(lost), len(gained))}
+    return {
+        "tasks": n,
+        "a": side[0],
+        "b": side[1],
+        "both": sum(a[t] and b[t] for t in a),
+        "neither": sum(not (a[t] or b[t]) for t in a),
+        "gained": gained,
+        "lost": lost,
+        "mcnemar_p": mcnemar_exact(len(lost), len(gained)),
+    }

@@ -67,8 +67,13 @@ OBJ, LIST = ((dict,), "an object"), ((list,), "a list")
 OPT_STR = ((str, type(None)), "a string or null")
 OPT_NUM = ((int, float, type(None)), "a number or null")
 
-MANIFEST = {"humaneval_tasks": INT, "baseline": OBJ, "runs": LIST, "curricula": LIST,
-            "paper_rows": LIST}
+MANIFEST = {
+    "humaneval_tasks": INT,
+    "baseline": OBJ,
+    "runs": LIST,
+    "curricula": LIST,
+    "paper_rows": LIST,
+}
 ITEMS = {
     "baseline": {"label": STR, "results": STR},
     "runs": {"label": STR, "results": STR, "train_meta": STR, "train_log": STR},
@@ -105,8 +110,9 @@ def check_item(item, spec: dict, file: str, where: str = "") -> None:
     checked(item, OBJ, f"{file}: field '{where}'" if where else f"{file}: the manifest")
     unknown = sorted(set(item) - set(spec))
     if unknown:
-        raise InputError(f"{file}: field '{prefix}{unknown[0]}' is unknown "
-                         f"(known: {', '.join(spec)})")
+        raise InputError(
+            f"{file}: field '{prefix}{unknown[0]}' is unknown (known: {', '.join(spec)})"
+        )
     for key, kind in spec.items():
         if key not in item and key not in OPTIONAL:
             raise InputError(f"{file}: field '{prefix}{key}' is required but missing")
@@ -205,8 +211,10 @@ def hours_minutes(seconds: float) -> str:
 
 def not_full_note(rows: list[list[str]], full: int) -> list[str]:
     if any(NOT_FULL in cell for row in rows for cell in row):
-        return [f"{NOT_FULL} Not full HumanEval: the results file covers fewer or other tasks "
-                f"than the {full} of the benchmark."]
+        return [
+            f"{NOT_FULL} Not full HumanEval: the results file covers fewer or other tasks "
+            f"than the {full} of the benchmark."
+        ]
     return []
 
 
@@ -217,8 +225,17 @@ def main_table(m: dict, root: Path) -> Table:
     full, base = m["humaneval_tasks"], m["baseline"]
     a = read_outcomes(root, base["results"])
     n, passed = len(a), sum(a.values())
-    rows = [[mark(base["label"], n != full), f"{passed}/{n}", f"{passed / n:.3f}",
-             interval(wilson_interval(passed, n)), "—", "—", "—"]]
+    rows = [
+        [
+            mark(base["label"], n != full),
+            f"{passed}/{n}",
+            f"{passed / n:.3f}",
+            interval(wilson_interval(passed, n)),
+            "—",
+            "—",
+            "—",
+        ]
+    ]
     for run in m["runs"]:
         b = read_outcomes(root, run["results"])
         try:
@@ -226,18 +243,32 @@ def main_table(m: dict, root: Path) -> Table:
         except ValueError as e:
             raise InputError(f"baseline {base['results']} and run {run['results']}: {e}") from None
         s = t["b"]
-        rows.append([mark(run["label"], n != full), f"{s['passed']}/{n}", f"{s['pass@1']:.3f}",
-                     interval(s["ci95"]), f"{s['pass@1'] - t['a']['pass@1']:+.3f}",
-                     f"{len(t['gained'])} / {len(t['lost'])}", f"{t['mcnemar_p']:#.4g}"])
+        rows.append(
+            [
+                mark(run["label"], n != full),
+                f"{s['passed']}/{n}",
+                f"{s['pass@1']:.3f}",
+                interval(s["ci95"]),
+                f"{s['pass@1'] - t['a']['pass@1']:+.3f}",
+                f"{len(t['gained'])} / {len(t['lost'])}",
+                f"{t['mcnemar_p']:#.4g}",
+            ]
+        )
     notes = [
         "pass@1: one greedy sample per task. 95% CI: Wilson score interval over tasks.",
         f"Δ, gained / lost and p compare each run with the baseline ({base['label']}) task by "
         "task: gained = tasks the run passes and the baseline fails, lost = the reverse; "
         "p = exact two-sided McNemar test on these discordant tasks.",
     ]
-    return Table("main", "HumanEval pass@1 of the base model and of each trained run.",
-                 ["run", "passed", "pass@1", "95% CI", "Δ vs baseline", "gained / lost",
-                  "McNemar p"], "prrrrrr", rows, notes + not_full_note(rows, full), wide=True)
+    return Table(
+        "main",
+        "HumanEval pass@1 of the base model and of each trained run.",
+        ["run", "passed", "pass@1", "95% CI", "Δ vs baseline", "gained / lost", "McNemar p"],
+        "prrrrrr",
+        rows,
+        notes + not_full_note(rows, full),
+        wide=True,
+    )
 
 
 def training_row(run: dict, root: Path) -> list[str]:
@@ -251,12 +282,18 @@ def training_row(run: dict, root: Path) -> list[str]:
     curriculum = dig(meta, "data.sources.curriculum.rows", INT, meta_rel, default=None)
     first, last = mean(r["reward"] for r in log[:5]), mean(r["reward"] for r in log[-5:])
     # `seconds` is each step's own wall time (reset at every step in laimark/training.py).
-    return [run["label"], str(log[-1]["step"]), hours_minutes(sum(r["seconds"] for r in log)),
-            f"{number(first, '.3f')} → {number(last, '.3f')}",
-            number(mean(r["zero_signal_frac"] for r in log), ".3f"),
-            short_float(arg("learning_rate", NUM)), str(arg("num_generations")),
-            str(arg("max_completion_length")), f"{arg('lora_r')}/{arg('lora_alpha')}",
-            "—" if curriculum is None else str(curriculum)]
+    return [
+        run["label"],
+        str(log[-1]["step"]),
+        hours_minutes(sum(r["seconds"] for r in log)),
+        f"{number(first, '.3f')} → {number(last, '.3f')}",
+        number(mean(r["zero_signal_frac"] for r in log), ".3f"),
+        short_float(arg("learning_rate", NUM)),
+        str(arg("num_generations")),
+        str(arg("max_completion_length")),
+        f"{arg('lora_r')}/{arg('lora_alpha')}",
+        "—" if curriculum is None else str(curriculum),
+    ]
 
 
 def training_table(m: dict, root: Path) -> Table:
@@ -269,11 +306,27 @@ def training_table(m: dict, root: Path) -> Table:
         "Learning rate, G (completions per prompt), max completion (tokens) and LoRA r/α come "
         "from the adapter's sidecar; curriculum rows: self-generated problems trained on.",
     ]
-    return Table("training", "GRPO + LoRA training runs.",
-                 ["run", "steps", "wall time (h:mm)", "reward, first 5 → last 5 steps",
-                  "zero-signal groups", "learning rate", "G", "max completion", "LoRA r/α",
-                  "curriculum rows"], "prrrrrrrrr", [training_row(r, root) for r in m["runs"]],
-                 notes, "No training runs in the manifest yet.", wide=True)
+    return Table(
+        "training",
+        "GRPO + LoRA training runs.",
+        [
+            "run",
+            "steps",
+            "wall time (h:mm)",
+            "reward, first 5 → last 5 steps",
+            "zero-signal groups",
+            "learning rate",
+            "G",
+            "max completion",
+            "LoRA r/α",
+            "curriculum rows",
+        ],
+        "prrrrrrrrr",
+        [training_row(r, root) for r in m["runs"]],
+        notes,
+        "No training runs in the manifest yet.",
+        wide=True,
+    )
 
 
 FUNNEL = ("generated", "parsed", "verified", "unique", "clean", "measured", "in_window")
@@ -291,8 +344,13 @@ def funnel_row(cur: dict, root: Path) -> list[str]:
     generate = sum(dig(parts, k, NUM, f"{rel}: generate_seconds") for k in sorted(parts))
     calibrate = dig(data, "calibrate_seconds", NUM, rel)
     hours = (generate + calibrate) / 3600
-    return [cur["label"], *map(str, counts), f"{generate / 3600:.2f}", f"{calibrate / 3600:.2f}",
-            number(counts[-1] / hours if hours else None, ".1f")]
+    return [
+        cur["label"],
+        *map(str, counts),
+        f"{generate / 3600:.2f}",
+        f"{calibrate / 3600:.2f}",
+        number(counts[-1] / hours if hours else None, ".1f"),
+    ]
 
 
 def funnel_table(m: dict, root: Path) -> Table:
@@ -304,11 +362,29 @@ def funnel_table(m: dict, root: Path) -> Table:
         "Hours: the work seconds each stage recorded, summed over resumed sessions; in window "
         "per hour divides by both stages together.",
     ]
-    header = ["curriculum", "generated", "parsed", "verified", "unique", "clean", "measured",
-              "in window", "generate (h)", "calibrate (h)", "in window per hour"]
-    return Table("funnel", "Survival funnel of self-generated problems.", header, "p" + "r" * 10,
-                 [funnel_row(c, root) for c in m["curricula"]], notes,
-                 "No curricula in the manifest yet.", wide=True)
+    header = [
+        "curriculum",
+        "generated",
+        "parsed",
+        "verified",
+        "unique",
+        "clean",
+        "measured",
+        "in window",
+        "generate (h)",
+        "calibrate (h)",
+        "in window per hour",
+    ]
+    return Table(
+        "funnel",
+        "Survival funnel of self-generated problems.",
+        header,
+        "p" + "r" * 10,
+        [funnel_row(c, root) for c in m["curricula"]],
+        notes,
+        "No curricula in the manifest yet.",
+        wide=True,
+    )
 
 
 def rejections_table(m: dict, root: Path) -> Table:
@@ -318,14 +394,25 @@ def rejections_table(m: dict, root: Path) -> Table:
         reasons = dig(read_funnel(root, rel), "rejected_by", OBJ, rel)
         counts.append({k: dig(reasons, k, INT, f"{rel}: rejected_by") for k in reasons})
     total = {r: sum(c.get(r, 0) for c in counts) for c in counts for r in c}
-    rows = [[Code(r), *(str(c.get(r, 0)) for c in counts)]
-            for r in sorted(total, key=lambda r: (-total[r], r))]
+    rows = [
+        [Code(r), *(str(c.get(r, 0)) for c in counts)]
+        for r in sorted(total, key=lambda r: (-total[r], r))
+    ]
     labels = [c["label"] for c in m["curricula"]]
     header = ["reason", "count"] if len(labels) == 1 else ["reason", *labels]
-    note = ("Generation attempts rejected, by the first check they failed; sorted by count, "
-            "then by name.")
-    return Table("rejections", "Why generated problems were rejected.", header,
-                 "l" + "r" * len(labels), rows, [note], "No rejections recorded yet.")
+    note = (
+        "Generation attempts rejected, by the first check they failed; sorted by count, "
+        "then by name."
+    )
+    return Table(
+        "rejections",
+        "Why generated problems were rejected.",
+        header,
+        "l" + "r" * len(labels),
+        rows,
+        [note],
+        "No rejections recorded yet.",
+    )
 
 
 def paper_table(m: dict, root: Path) -> Table:
@@ -336,15 +423,24 @@ def paper_table(m: dict, root: Path) -> Table:
             o = read_outcomes(root, r["results"])
             n, passed = len(o), sum(o.values())
             measured = mark(f"{100 * passed / n:.1f} ({passed}/{n})", n != full)
-        rows.append([r["row"], f"{r['paper']:.1f}", Code(r["script"]), measured,
-                     r.get("note") or ""])
-    notes = ["Paper: HumanEval pass@1 (%) as reported in the LAIMARK paper (April 2026), greedy "
-             "decoding with the chat template, on Qwen3-8B unless the row names another model. "
-             "Measured here: pass@1 (%) from the results file of the reproduction script."]
-    return Table("paper", "The LAIMARK paper's results and their reproduction scripts.",
-                 ["configuration", "paper pass@1 (%)", "reproduction script",
-                  "measured here (%)", "note"], "prlpp", rows,
-                 notes + not_full_note(rows, full), "No paper rows in the manifest.", wide=True)
+        rows.append(
+            [r["row"], f"{r['paper']:.1f}", Code(r["script"]), measured, r.get("note") or ""]
+        )
+    notes = [
+        "Paper: HumanEval pass@1 (%) as reported in the LAIMARK paper (April 2026), greedy "
+        "decoding with the chat template, on Qwen3-8B unless the row names another model. "
+        "Measured here: pass@1 (%) from the results file of the reproduction script."
+    ]
+    return Table(
+        "paper",
+        "The LAIMARK paper's results and their reproduction scripts.",
+        ["configuration", "paper pass@1 (%)", "reproduction script", "measured here (%)", "note"],
+        "prlpp",
+        rows,
+        notes + not_full_note(rows, full),
+        "No paper rows in the manifest.",
+        wide=True,
+    )
 
 
 # ---------------------------------------------------------------- rendering
@@ -356,16 +452,34 @@ def to_markdown(t: Table) -> str:
     """The table, then its notes as paragraphs; a one-line message when it has no rows."""
     if not t.rows:
         return f"_{t.empty}_"
-    lines = ["| " + " | ".join(map(md_cell, t.header)) + " |",
-             "|" + "|".join("---:" if a == "r" else "---" for a in t.align) + "|"]
+    lines = [
+        "| " + " | ".join(map(md_cell, t.header)) + " |",
+        "|" + "|".join("---:" if a == "r" else "---" for a in t.align) + "|",
+    ]
     lines += ["| " + " | ".join(map(md_cell, row)) + " |" for row in t.rows]
     return "\n\n".join(["\n".join(lines), *t.notes])
 
 
-TEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-       "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-       "<": r"\textless{}", ">": r"\textgreater{}", "—": "---", "–": "--", "Δ": r"$\Delta$",
-       "α": r"$\alpha$", "→": r"$\to$", NOT_FULL: r"$^\dagger$"}
+TEX = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+    "—": "---",
+    "–": "--",
+    "Δ": r"$\Delta$",
+    "α": r"$\alpha$",
+    "→": r"$\to$",
+    NOT_FULL: r"$^\dagger$",
+}
 
 
 def tex_escape(text: str) -> str:
@@ -384,22 +498,48 @@ def tex_cell(cell: str) -> str:
 
 def to_latex(t: Table, manifest: str) -> str:
     """A booktabs `table` environment, labelled tab:NAME, notes below in small print."""
+
     def row(cells):
         return " & ".join(map(tex_cell, cells)) + r" \\"
 
     body = [row(r) for r in t.rows] or [
-        rf"\multicolumn{{{len(t.header)}}}{{c}}{{\emph{{{tex_escape(t.empty)}}}}} \\"]
+        rf"\multicolumn{{{len(t.header)}}}{{c}}{{\emph{{{tex_escape(t.empty)}}}}} \\"
+    ]
     spec = "".join(r"p{3.2cm}" if a == "p" else a for a in t.align)
-    tabular = [rf"\begin{{tabular}}{{{spec}}}", r"\toprule", row(t.header), r"\midrule",
-               *body, r"\bottomrule", r"\end{tabular}"]
+    tabular = [
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        row(t.header),
+        r"\midrule",
+        *body,
+        r"\bottomrule",
+        r"\end{tabular}",
+    ]
     if t.wide:
         tabular = [r"\resizebox{\linewidth}{!}{%", *tabular, "}"]
-    notes = [r"\par\smallskip", r"{\footnotesize\raggedright",
-             *(tex_escape(n) + r"\par" for n in t.notes), "}"] if t.notes else []
-    return "\n".join([
-        f"% Generated by scripts/make_tables.py from {manifest}; do not edit, rerun the script.",
-        r"\begin{table}[htbp]", r"\centering", rf"\caption{{{tex_escape(t.caption)}}}",
-        rf"\label{{tab:{t.name}}}", *tabular, *notes, r"\end{table}", ""])
+    notes = (
+        [
+            r"\par\smallskip",
+            r"{\footnotesize\raggedright",
+            *(tex_escape(n) + r"\par" for n in t.notes),
+            "}",
+        ]
+        if t.notes
+        else []
+    )
+    return "\n".join(
+        [
+            f"% Generated by scripts/make_tables.py from {manifest}; do not edit, rerun the script.",
+            r"\begin{table}[htbp]",
+            r"\centering",
+            rf"\caption{{{tex_escape(t.caption)}}}",
+            rf"\label{{tab:{t.name}}}",
+            *tabular,
+            *notes,
+            r"\end{table}",
+            "",
+        ]
+    )
 
 
 def fill_markers(text: str, blocks: dict[str, str]) -> str:
@@ -409,8 +549,10 @@ def fill_markers(text: str, blocks: dict[str, str]) -> str:
         for marker in (start, end):
             if text.count(marker) != 1:
                 problem = "is missing" if marker not in text else "appears more than once"
-                raise InputError(f"{DOC}: marker {marker} {problem} (the {name} table goes "
-                                 f"between {start} and {end})")
+                raise InputError(
+                    f"{DOC}: marker {marker} {problem} (the {name} table goes "
+                    f"between {start} and {end})"
+                )
         i, j = text.index(start) + len(start), text.index(end)
         if j < i:
             raise InputError(f"{DOC}: marker {end} comes before {start}")
@@ -421,13 +563,19 @@ def fill_markers(text: str, blocks: dict[str, str]) -> str:
 def render(root: Path, manifest: str) -> dict[Path, str]:
     """Every output path -> the text it should hold, computed from the manifest's files."""
     m = load_manifest(root, manifest)
-    tables = [main_table(m, root), training_table(m, root), funnel_table(m, root),
-              rejections_table(m, root), paper_table(m, root)]
+    tables = [
+        main_table(m, root),
+        training_table(m, root),
+        funnel_table(m, root),
+        rejections_table(m, root),
+        paper_table(m, root),
+    ]
     try:
         doc = (root / DOC).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(f"{DOC}: file not found (it holds the prose and the table markers)"
-                         ) from None
+        raise InputError(
+            f"{DOC}: file not found (it holds the prose and the table markers)"
+        ) from None
     outputs = {root / DOC: fill_markers(doc, {t.name: to_markdown(t) for t in tables})}
     outputs.update({root / TABLES_DIR / f"{t.name}.tex": to_latex(t, manifest) for t in tables})
     return outputs
@@ -436,15 +584,23 @@ def render(root: Path, manifest: str) -> dict[Path, str]:
 # ---------------------------------------------------------------- entry point
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--manifest", default="data/results/experiments.json",
-                   help="manifest of result files, relative to --root "
-                        "(default data/results/experiments.json)")
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 and list the outputs that differ from what the "
-                        "result files give")
-    p.add_argument("--root", default=str(REPO),
-                   help="repository root: manifest paths and outputs are relative to it "
-                        "(default: the repository holding this script)")
+    p.add_argument(
+        "--manifest",
+        default="data/results/experiments.json",
+        help="manifest of result files, relative to --root (default data/results/experiments.json)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list the outputs that differ from what the "
+        "result files give",
+    )
+    p.add_argument(
+        "--root",
+        default=str(REPO),
+        help="repository root: manifest paths and outputs are relative to it "
+        "(default: the repository holding this script)",
+    )
     return p.parse_args(argv)
 
 
@@ -455,13 +611,15 @@ def main(argv=None) -> int:
         outputs = render(root, args.manifest)
     except InputError as e:
         return usage_error(str(e))
-    stale = {p: text for p, text in outputs.items()
-             if not p.is_file() or p.read_text(encoding="utf-8") != text}
+    stale = {
+        p: text
+        for p, text in outputs.items()
+        if not p.is_file() or p.read_text(encoding="utf-8") != text
+    }
     shown = [str(p.relative_to(root)) for p in stale]
     if args.check:
         if stale:
-            print("stale (run python scripts/make_tables.py): " + ", ".join(shown),
-                  file=sys.stderr)
+            print("stale (run python scripts/make_tables.py): " + ", ".join(shown), file=sys.stderr)
             return EXIT_FAILED
         print(f"up to date: {len(outputs)} outputs match {args.manifest}")
         return EXIT_OK

@@ -11,9 +11,14 @@ import pytest
 from laimark import check
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ["laimark.generate_problems", "laimark.calibrate_problems",
-          "laimark.generate_and_calibrate_hf", "laimark.train_grpo", "laimark.eval_adapter",
-          "laimark.check"]
+STAGES = [
+    "laimark.generate_problems",
+    "laimark.calibrate_problems",
+    "laimark.generate_and_calibrate_hf",
+    "laimark.train_grpo",
+    "laimark.eval_adapter",
+    "laimark.check",
+]
 
 
 def parser_of(module: str, monkeypatch) -> argparse.ArgumentParser:
@@ -33,8 +38,12 @@ def parser_of(module: str, monkeypatch) -> argparse.ArgumentParser:
 @pytest.mark.parametrize("module", STAGES)
 def test_every_flag_is_documented(module, monkeypatch):
     docs = "".join(p.read_text() for p in (ROOT / "docs").glob("*.md"))
-    flags = [o for a in parser_of(module, monkeypatch)._actions for o in a.option_strings
-             if o.startswith("--") and o != "--help"]
+    flags = [
+        o
+        for a in parser_of(module, monkeypatch)._actions
+        for o in a.option_strings
+        if o.startswith("--") and o != "--help"
+    ]
     assert flags
     assert [f for f in flags if f not in docs] == []
 
@@ -47,7 +56,8 @@ def test_scripts_the_readme_names_exist():
         assert list(ROOT.glob(path)), path
 
 
-@pytest.mark.parametrize("path", ["data/calibrated_selfgen.jsonl",
-                                  "data/runs/qwen0.5b_count50/candidates.jsonl"])
+@pytest.mark.parametrize(
+    "path", ["data/calibrated_selfgen.jsonl", "data/runs/qwen0.5b_count50/candidates.jsonl"]
+)
 def test_shipped_curricula_pass_laimark_check(path, capsys):
     assert check.main([str(ROOT / path)]) == 0, capsys.readouterr().out

@@ -39,27 +39,40 @@ def scored(tmp_path, pairs, *flags) -> list[dict]:
 # ---------------------------------------------------------------- entry point
 def test_help_is_fast_and_imports_nothing_heavy():
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-m", "laimark.eval_adapter", "--help"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "laimark.eval_adapter", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert time.perf_counter() - start < 1.0
     assert "--compare" in out.stdout and "--adapter_path" in out.stdout
-    code = "import sys, laimark.eval_adapter; print('torch' in sys.modules or 'numpy' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip() == "False"
+    code = (
+        "import sys, laimark.eval_adapter; print('torch' in sys.modules or 'numpy' in sys.modules)"
+    )
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )
 
 
-@pytest.mark.parametrize("argv", [
-    ["--samples", "s.jsonl", "--temperature", "0.5"],
-    ["--compare", "a.jsonl", "b.jsonl", "--workers", "3"],
-    ["--output", "o.jsonl", "--report", "r"],
-    ["--output", "o.jsonl", "--n_samples", "4"],
-    ["--output", "o.jsonl", "--raw", "--full_function"],
-    ["--output", "o.jsonl", "--raw", "--system_prompt", "Be brief."],
-    ["--output", "o.jsonl", "--top_p", "0.5"],
-    ["--output", "o.jsonl", "--temperature", "-1"],
-    ["--output", "o.jsonl", "--save_every", "0"],
-    ["--limit", "3"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--samples", "s.jsonl", "--temperature", "0.5"],
+        ["--compare", "a.jsonl", "b.jsonl", "--workers", "3"],
+        ["--output", "o.jsonl", "--report", "r"],
+        ["--output", "o.jsonl", "--n_samples", "4"],
+        ["--output", "o.jsonl", "--raw", "--full_function"],
+        ["--output", "o.jsonl", "--raw", "--system_prompt", "Be brief."],
+        ["--output", "o.jsonl", "--top_p", "0.5"],
+        ["--output", "o.jsonl", "--temperature", "-1"],
+        ["--output", "o.jsonl", "--save_every", "0"],
+        ["--limit", "3"],
+    ],
+)
 def test_ignored_or_contradictory_flags_are_usage_errors(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a flag that slipped through must not write into the checkout
     assert main(argv) == 2
@@ -68,8 +81,9 @@ def test_ignored_or_contradictory_flags_are_usage_errors(argv, capsys, tmp_path,
 
 def test_bad_samples_file_names_file_line_and_field(tmp_path, capsys):
     path = tmp_path / "s.jsonl"
-    path.write_text('{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n'
-                    '{"task_id": "HumanEval/1"}\n')
+    path.write_text(
+        '{"task_id": "HumanEval/0", "completion": "    return 1\\n"}\n{"task_id": "HumanEval/1"}\n'
+    )
     assert main(["--samples", str(path)]) == 2
     assert f"{path}:2: field 'completion' is required" in capsys.readouterr().err
 
@@ -100,13 +114,18 @@ def mixed_honest_set():
     pairs = []
     for p in PROBLEMS[:12]:
         body = p["canonical_solution"]
-        pairs += [(p["task_id"], body), (p["task_id"], "    return None\n"),
-                  (p["task_id"], "    raise ValueError('no idea')\n"),
-                  (p["task_id"], p["prompt"].rstrip() + "\n" + body)]
-    pairs += [(PROBLEMS[12]["task_id"], "    return (\n"),
-              (PROBLEMS[13]["task_id"], "    while True:\n        pass\n"),
-              (PROBLEMS[14]["task_id"], "    return []\n"),
-              (PROBLEMS[15]["task_id"], "    return ' '.join(str(i) for i in range(n))\n")]
+        pairs += [
+            (p["task_id"], body),
+            (p["task_id"], "    return None\n"),
+            (p["task_id"], "    raise ValueError('no idea')\n"),
+            (p["task_id"], p["prompt"].rstrip() + "\n" + body),
+        ]
+    pairs += [
+        (PROBLEMS[12]["task_id"], "    return (\n"),
+        (PROBLEMS[13]["task_id"], "    while True:\n        pass\n"),
+        (PROBLEMS[14]["task_id"], "    return []\n"),
+        (PROBLEMS[15]["task_id"], "    return ' '.join(str(i) for i in range(n))\n"),
+    ]
     return pairs
 
 
@@ -119,8 +138,9 @@ def test_verdicts_agree_with_the_reference_evaluator(tmp_path):
     ref_dir.mkdir()
     ref_samples = write_samples(ref_dir / "samples.jsonl", pairs)
     # The reference executes the code in a forked child of this process: honest samples only.
-    evaluate_functional_correctness(str(ref_samples), k=[1], n_workers=2, timeout=3.0,
-                                    ignore_incomplete=True)
+    evaluate_functional_correctness(
+        str(ref_samples), k=[1], n_workers=2, timeout=3.0, ignore_incomplete=True
+    )
     reference = read(str(ref_samples) + "_results.jsonl")
     assert [r["passed"] for r in ours] == [r["passed"] for r in reference]
     assert 0 < sum(r["passed"] for r in ours) < len(ours)
@@ -154,11 +174,17 @@ def test_cheats_that_fool_the_reference_do_not_fool_us(tmp_path, completion):
     assert not ours["passed"]
 
 
-@pytest.mark.parametrize("completion", [
-    "    import sys\n    sys.exit(0)\n", "    import os\n    os._exit(0)\n",
-    "    raise SystemExit(0)\n", "    import builtins\n    builtins.AssertionError = None\n",
-    "    print('passed')\n    return True\n",
-], ids=["sys_exit", "os_exit", "raise_systemexit", "patch_builtins", "print"])
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "    import sys\n    sys.exit(0)\n",
+        "    import os\n    os._exit(0)\n",
+        "    raise SystemExit(0)\n",
+        "    import builtins\n    builtins.AssertionError = None\n",
+        "    print('passed')\n    return True\n",
+    ],
+    ids=["sys_exit", "os_exit", "raise_systemexit", "patch_builtins", "print"],
+)
 def test_early_exits_and_fakes_fail(tmp_path, completion):
     [ours] = scored(tmp_path, [(PROBLEMS[0]["task_id"], completion)])
     assert not ours["passed"]
@@ -167,8 +193,20 @@ def test_early_exits_and_fakes_fail(tmp_path, completion):
 def test_score_mode_reports_pass_at_k_for_several_samples(tmp_path, capsys):
     good, bad = PROBLEMS[0]["canonical_solution"], "    return None\n"
     t0, t1 = PROBLEMS[0]["task_id"], PROBLEMS[1]["task_id"]
-    results = scored(tmp_path, [(t0, good), (t0, bad), (t0, good), (t1, bad), (t1, bad),
-                                (t1, PROBLEMS[1]["canonical_solution"])], "--k", "1", "2")
+    results = scored(
+        tmp_path,
+        [
+            (t0, good),
+            (t0, bad),
+            (t0, good),
+            (t1, bad),
+            (t1, bad),
+            (t1, PROBLEMS[1]["canonical_solution"]),
+        ],
+        "--k",
+        "1",
+        "2",
+    )
     assert [r["passed"] for r in results] == [True, False, True, False, False, True]
     out = capsys.readouterr().out
     # pass@1 = (2/3 + 1/3) / 2; pass@2 = ((1 - 0) + (1 - C(2,2)/C(3,2))) / 2 = (1 + 2/3) / 2
@@ -200,14 +238,17 @@ def test_sampled_generation_writes_n_samples_per_task(tmp_path, tiny_model_dir):
     assert generate(tmp_path, tiny_model_dir, "s.jsonl", *flags) == 0
     results = read(tmp_path / "s.jsonl")
     assert sorted((r["task_id"], r["completion_id"]) for r in results) == [
-        (p["task_id"], j) for p in PROBLEMS[:2] for j in range(3)]
+        (p["task_id"], j) for p in PROBLEMS[:2] for j in range(3)
+    ]
     assert len({r["completion"] for r in results}) > 1
     meta = json.loads((tmp_path / "s.jsonl.meta.json").read_text())
     assert meta["counts"]["samples"] == 6 and "pass@1" in meta["counts"]
 
 
-@pytest.mark.parametrize("flags,chat,mode", [([], True, "auto"), (["--raw"], False, "body"),
-                                              (["--full_function"], True, "function")])
+@pytest.mark.parametrize(
+    "flags,chat,mode",
+    [([], True, "auto"), (["--raw"], False, "body"), (["--full_function"], True, "function")],
+)
 def test_prompt_style_decides_assembly_and_stops(tmp_path, tiny_model_dir, flags, chat, mode):
     from laimark.prompts import solve_stop
 
@@ -221,8 +262,9 @@ def test_adapter_path_chain_is_applied_and_recorded(tmp_path, tiny_model_dir):
     from tiny import make_random_adapter  # tests/ is on sys.path under pytest
 
     chain = [str(make_random_adapter(tiny_model_dir, tmp_path / f"a{i}", seed=i)) for i in (1, 2)]
-    assert generate(tmp_path, tiny_model_dir, "o.jsonl", "--limit", "1",
-                    "--adapter_path", *chain) == 0
+    assert (
+        generate(tmp_path, tiny_model_dir, "o.jsonl", "--limit", "1", "--adapter_path", *chain) == 0
+    )
     model = json.loads((tmp_path / "o.jsonl.meta.json").read_text())["model"]
     assert [a["path"] for a in model["adapters"]] == chain
     assert len(model["chain"]) == 3
@@ -236,8 +278,9 @@ def reference_run(tmp_path_factory, tiny_model_dir):
     return out / "full.jsonl"
 
 
-def test_resume_after_interruption_gives_the_same_results(tmp_path, tiny_model_dir,
-                                                          reference_run, monkeypatch):
+def test_resume_after_interruption_gives_the_same_results(
+    tmp_path, tiny_model_dir, reference_run, monkeypatch
+):
     import laimark.harness
 
     real, calls = laimark.harness.judge_many, []
@@ -256,7 +299,9 @@ def test_resume_after_interruption_gives_the_same_results(tmp_path, tiny_model_d
     assert generate(tmp_path, tiny_model_dir, "r.jsonl", *flags, "--resume") == 0
     assert read(tmp_path / "r.jsonl") == read(reference_run)
     meta = json.loads((tmp_path / "r.jsonl.meta.json").read_text())
-    assert meta["counts"] == json.loads(Path(str(reference_run) + ".meta.json").read_text())["counts"]
+    assert (
+        meta["counts"] == json.loads(Path(str(reference_run) + ".meta.json").read_text())["counts"]
+    )
 
 
 def test_resume_after_a_torn_last_line(tmp_path, tiny_model_dir, reference_run):
@@ -285,8 +330,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny_model_dir, referen
     assert "--seed 0 -> 5" in capsys.readouterr().err
 
 
-def test_existing_output_without_resume_is_refused(tmp_path, tiny_model_dir, reference_run,
-                                                   capsys):
+def test_existing_output_without_resume_is_refused(tmp_path, tiny_model_dir, reference_run, capsys):
     shutil.copy(reference_run, tmp_path / "r.jsonl")
     assert generate(tmp_path, tiny_model_dir, "r.jsonl", "--limit", "3") == 2
     assert "--resume" in capsys.readouterr().err
@@ -295,10 +339,20 @@ def test_existing_output_without_resume_is_refused(tmp_path, tiny_model_dir, ref
 # ---------------------------------------------------------------- compare
 def results_file(path: Path, outcomes: str) -> Path:
     """One line per task; outcomes like "11010": 1 = passed."""
-    path.write_text("".join(
-        json.dumps({"task_id": f"HumanEval/{i}", "completion": "", "passed": o == "1",
-                    "result": "passed" if o == "1" else "failed: AssertionError"}) + "\n"
-        for i, o in enumerate(outcomes)))
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "task_id": f"HumanEval/{i}",
+                    "completion": "",
+                    "passed": o == "1",
+                    "result": "passed" if o == "1" else "failed: AssertionError",
+                }
+            )
+            + "\n"
+            for i, o in enumerate(outcomes)
+        )
+    )
     return path
 
 

@@ -19,8 +19,10 @@ DOC = "docs/experimental-results.md"
 BASE = [True, True, True, False, False, False]
 RUN = [True, True, False, True, True, True]
 REWARDS = [0, 0, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.75, 0.75, 1.0]  # first 5: 0.2, last 5: 0.7
-PROSE = ("# Results\n\nHand-written intro.\n\n{main}\nMiddle prose.\n\n{training}\n{funnel}\n"
-         "{rejections}\n{paper}\nClosing prose.\n")
+PROSE = (
+    "# Results\n\nHand-written intro.\n\n{main}\nMiddle prose.\n\n{training}\n{funnel}\n"
+    "{rejections}\n{paper}\nClosing prose.\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +41,16 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 
 
 def results(passed: list[bool]) -> list[dict]:
-    return [{"task_id": f"HumanEval/{i}", "completion": "return 1", "passed": p,
-             "result": "passed" if p else "failed: AssertionError", "reason": "x"}
-            for i, p in enumerate(passed)]
+    return [
+        {
+            "task_id": f"HumanEval/{i}",
+            "completion": "return 1",
+            "passed": p,
+            "result": "passed" if p else "failed: AssertionError",
+            "reason": "x",
+        }
+        for i, p in enumerate(passed)
+    ]
 
 
 def markers(name: str) -> str:
@@ -53,31 +62,81 @@ def project(tmp_path):
     """A repository root with a baseline, one trained run, one curriculum and two paper rows."""
     write_jsonl(tmp_path / "res/base.jsonl", results(BASE))
     write_jsonl(tmp_path / "res/run.jsonl", results(RUN))
-    write_jsonl(tmp_path / "res/train_log.jsonl", [
-        {"step": i + 1, "seconds": 600.0, "reward": r, "zero_signal_frac": 1.0 if i % 2 else 0.5,
-         "loss": 0.0, "step_time": 599.0} for i, r in enumerate(REWARDS)])
-    meta = {"stage": "train_grpo", "args": {"learning_rate": 5e-06, "num_generations": 4,
-            "max_completion_length": 512, "lora_r": 16, "lora_alpha": 32},
-            "data": {"sources": {"curriculum": {"path": "c.jsonl", "rows": 12}}}}
+    write_jsonl(
+        tmp_path / "res/train_log.jsonl",
+        [
+            {
+                "step": i + 1,
+                "seconds": 600.0,
+                "reward": r,
+                "zero_signal_frac": 1.0 if i % 2 else 0.5,
+                "loss": 0.0,
+                "step_time": 599.0,
+            }
+            for i, r in enumerate(REWARDS)
+        ],
+    )
+    meta = {
+        "stage": "train_grpo",
+        "args": {
+            "learning_rate": 5e-06,
+            "num_generations": 4,
+            "max_completion_length": 512,
+            "lora_r": 16,
+            "lora_alpha": 32,
+        },
+        "data": {"sources": {"curriculum": {"path": "c.jsonl", "rows": 12}}},
+    }
     (tmp_path / "res/adapter.meta.json").write_text(json.dumps(meta))
-    funnel = {"funnel": {"generated": 400, "parsed": 390, "verified": 80, "unique": 75,
-                         "clean": 50, "input": 50, "measured": 50, "in_window": 14},
-              "rejected_by": {"vacuous_tests": 5, "solution_fails": 200, "duplicate": 5,
-                              "parse_error": 10},
-              "generate_seconds": {"sample": 7000.0, "check": 200.0}, "generate_tokens": 1,
-              "calibrate_seconds": 1800.0, "calibrate_tokens": 1}
+    funnel = {
+        "funnel": {
+            "generated": 400,
+            "parsed": 390,
+            "verified": 80,
+            "unique": 75,
+            "clean": 50,
+            "input": 50,
+            "measured": 50,
+            "in_window": 14,
+        },
+        "rejected_by": {
+            "vacuous_tests": 5,
+            "solution_fails": 200,
+            "duplicate": 5,
+            "parse_error": 10,
+        },
+        "generate_seconds": {"sample": 7000.0, "check": 200.0},
+        "generate_tokens": 1,
+        "calibrate_seconds": 1800.0,
+        "calibrate_tokens": 1,
+    }
     (tmp_path / "res/funnel.json").write_text(json.dumps(funnel))
     manifest = {
         "humaneval_tasks": 6,
         "baseline": {"label": "base", "results": "res/base.jsonl"},
-        "runs": [{"label": "GRPO, seed 42", "results": "res/run.jsonl",
-                  "train_meta": "res/adapter.meta.json", "train_log": "res/train_log.jsonl"}],
+        "runs": [
+            {
+                "label": "GRPO, seed 42",
+                "results": "res/run.jsonl",
+                "train_meta": "res/adapter.meta.json",
+                "train_log": "res/train_log.jsonl",
+            }
+        ],
         "curricula": [{"label": "tiny", "funnel": "res/funnel.json"}],
         "paper_rows": [
-            {"row": "Base", "paper": 63.4, "script": "scripts/repro/paper_base.sh",
-             "results": None},
-            {"row": "GRPO G=4", "paper": 76.8, "script": "scripts/repro/paper_grpo_g4.sh",
-             "results": "res/run.jsonl", "note": "50% of it_is & #1"},
+            {
+                "row": "Base",
+                "paper": 63.4,
+                "script": "scripts/repro/paper_base.sh",
+                "results": None,
+            },
+            {
+                "row": "GRPO G=4",
+                "paper": 76.8,
+                "script": "scripts/repro/paper_grpo_g4.sh",
+                "results": "res/run.jsonl",
+                "note": "50% of it_is & #1",
+            },
         ],
     }
     write_manifest(tmp_path, manifest)
@@ -123,9 +182,16 @@ def test_partial_benchmark_is_marked(mt, project):
 def test_training_funnel_and_rejections(mt, project):
     assert run(mt, project) == 0
     doc = (project / DOC).read_text()
-    assert "| GRPO, seed 42 | 12 | 2:00 | 0.200 → 0.700 | 0.750 | 5e-6 | 4 | 512 | 16/32 | 12 |" in doc
+    assert (
+        "| GRPO, seed 42 | 12 | 2:00 | 0.200 → 0.700 | 0.750 | 5e-6 | 4 | 512 | 16/32 | 12 |" in doc
+    )
     assert "| tiny | 400 | 390 | 80 | 75 | 50 | 50 | 14 | 2.00 | 0.50 | 5.6 |" in doc
-    order = ["`solution_fails` | 200", "`parse_error` | 10", "`duplicate` | 5", "`vacuous_tests` | 5"]
+    order = [
+        "`solution_fails` | 200",
+        "`parse_error` | 10",
+        "`duplicate` | 5",
+        "`vacuous_tests` | 5",
+    ]
     positions = [doc.index(row) for row in order]
     assert positions == sorted(positions)
 
@@ -139,8 +205,9 @@ def test_paper_rows(mt, project):
 
 def without_blocks(text: str) -> str:
     """`text` with everything between a pair of make_tables markers taken out."""
-    return re.sub(r"(<!-- make_tables:(\w+) -->).*?(<!-- /make_tables:\2 -->)", r"\1\3", text,
-                  flags=re.S)
+    return re.sub(
+        r"(<!-- make_tables:(\w+) -->).*?(<!-- /make_tables:\2 -->)", r"\1\3", text, flags=re.S
+    )
 
 
 def test_markers_replaced_prose_kept(mt, project):
@@ -230,12 +297,12 @@ def test_doc_without_marker_names_doc_and_marker(mt, project, capsys):
 
 
 def test_latex_escaping_and_booktabs(mt, project):
-    assert mt.tex_escape("a_b 50% & #1 {x} --count") == (
-        r"a\_b 50\% \& \#1 \{x\} -{}-count")
+    assert mt.tex_escape("a_b 50% & #1 {x} --count") == (r"a\_b 50\% \& \#1 \{x\} -{}-count")
     assert run(mt, project) == 0
     tex = (project / "paper/tables/paper.tex").read_text()
-    assert tex.startswith("% Generated by scripts/make_tables.py from "
-                          "data/results/experiments.json")
+    assert tex.startswith(
+        "% Generated by scripts/make_tables.py from data/results/experiments.json"
+    )
     assert r"\texttt{scripts/repro/paper\_grpo\_g4.sh}" in tex
     assert r"50\% of it\_is \& \#1" in tex
     for rule in (r"\toprule", r"\midrule", r"\bottomrule", r"\label{tab:paper}"):
@@ -253,9 +320,11 @@ def test_empty_tables_render_a_message(mt, project):
 
 
 def test_help_does_not_import_torch():
-    code = ("import runpy, sys\nsys.argv = ['make_tables.py', '--help']\n"
-            f"try:\n    runpy.run_path({str(SCRIPT)!r}, run_name='__main__')\n"
-            "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
+    code = (
+        "import runpy, sys\nsys.argv = ['make_tables.py', '--help']\n"
+        f"try:\n    runpy.run_path({str(SCRIPT)!r}, run_name='__main__')\n"
+        "except SystemExit:\n    pass\nprint('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "--check" in out.stdout and out.stdout.strip().endswith("False")
 

@@ -23,12 +23,16 @@ SCRIPTS = sorted(p.name for p in REPRO.glob("*.sh") if p.name not in ("lib.sh", 
 
 
 def dry_run(script: str, tmp_path: Path, **env) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LAIMARK_DRY_RUN": "1", "LAIMARK_OUT": str(tmp_path / "out"),
-           "LAIMARK_RESULTS": str(tmp_path / "results"), "BIN": str(Path(sys.executable).parent),
-           **env}
+    env = {
+        **os.environ,
+        "LAIMARK_DRY_RUN": "1",
+        "LAIMARK_OUT": str(tmp_path / "out"),
+        "LAIMARK_RESULTS": str(tmp_path / "results"),
+        "BIN": str(Path(sys.executable).parent),
+        **env,
+    }
     path = ROOT / "scripts" / script if script == "main.sh" else REPRO / script
-    return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(["bash", str(path)], env=env, capture_output=True, text=True, timeout=120)
 
 
 def commands(stdout: str) -> list[tuple[str, list[str]]]:
@@ -63,13 +67,21 @@ def test_every_stage_command_parses(script, quick, tmp_path):
 
 
 def test_paper_rows_that_train_evaluate_their_own_adapter(tmp_path):
-    for script in ("paper_grpo_g2.sh", "paper_grpo_g4.sh", "paper_round2.sh",
-                   "paper_curated_mbpp.sh"):
+    for script in (
+        "paper_grpo_g2.sh",
+        "paper_grpo_g4.sh",
+        "paper_round2.sh",
+        "paper_curated_mbpp.sh",
+    ):
         found = commands(dry_run(script, tmp_path).stdout)
-        trained = [argv[argv.index("--output_dir") + 1] for m, argv in found
-                   if m == "laimark.train_grpo"]
-        evaluated = [argv[argv.index("--adapter") + 1] for m, argv in found
-                     if m == "laimark.eval_adapter" and "--adapter" in argv]
+        trained = [
+            argv[argv.index("--output_dir") + 1] for m, argv in found if m == "laimark.train_grpo"
+        ]
+        evaluated = [
+            argv[argv.index("--adapter") + 1]
+            for m, argv in found
+            if m == "laimark.eval_adapter" and "--adapter" in argv
+        ]
         assert trained and evaluated[-1] == trained[-1], script
 
 

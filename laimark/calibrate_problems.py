@@ -26,15 +26,15 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python laimark/calibrate_problems.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from laimark.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
+from laimark.core.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
 
 log = logging.getLogger("laimark.calibrate")
 
 
 def parse_args(argv):
-    from laimark.calibration import add_window_args
-    from laimark.problem_gen import add_filter_args
-    from laimark.sampling import add_model_args
+    from laimark.curriculum.calibrate import add_window_args
+    from laimark.curriculum.generate import add_filter_args
+    from laimark.models.sampling import add_model_args
 
     p = argparse.ArgumentParser(
         prog="laimark-calibrate",
@@ -71,8 +71,8 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.calibration import check_window_args
-    from laimark.records import Problem, RecordError, load_records
+    from laimark.core.records import Problem, RecordError, load_records
+    from laimark.curriculum.calibrate import check_window_args
 
     if problem := check_window_args(args):
         return usage_error(problem)
@@ -88,8 +88,8 @@ def main(argv=None) -> int:
         records = load_records(args.input, Problem)
     except RecordError as e:
         return usage_error(str(e))
-    from laimark.models import ModelError
-    from laimark.sampling import sampler_from_args
+    from laimark.models.loading import ModelError
+    from laimark.models.sampling import sampler_from_args
 
     try:
         sampler = sampler_from_args(args)
@@ -101,7 +101,9 @@ def main(argv=None) -> int:
 def _calibrate(args, records, sampler, measured_path: Path) -> int:
     from tqdm import tqdm
 
-    from laimark.calibration import (
+    from laimark.core.cli import make_sandbox
+    from laimark.core.records import file_sha256, write_jsonl_atomic, write_meta
+    from laimark.curriculum.calibrate import (
         MeasuredStore,
         calibrated,
         calibration_config,
@@ -109,8 +111,6 @@ def _calibrate(args, records, sampler, measured_path: Path) -> int:
         prefilter,
         window_counts,
     )
-    from laimark.cli import make_sandbox
-    from laimark.records import file_sha256, write_jsonl_atomic, write_meta
 
     start = time.perf_counter()
     kept, dropped = prefilter(records, args.jaccard_threshold, args.keep_humaneval_overlap)

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from laimark.cli import (
+from laimark.core.cli import (
     EXIT_FAILED,
     EXIT_OK,
     add_sandbox_args,
@@ -55,9 +55,9 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.cli import make_sandbox
-    from laimark.curriculum import check_problems
-    from laimark.records import CalibratedProblem, RecordError, load_records
+    from laimark.core.cli import make_sandbox
+    from laimark.core.records import CalibratedProblem, RecordError, load_records
+    from laimark.curriculum.checks import check_problems
 
     try:
         records = load_records(args.path, CalibratedProblem)

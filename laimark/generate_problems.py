@@ -25,14 +25,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python laimark/generate_problems.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from laimark.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
+from laimark.core.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
 
 log = logging.getLogger("laimark.generate")
 
 
 def parse_args(argv):
-    from laimark.problem_gen import add_generation_args
-    from laimark.sampling import add_model_args
+    from laimark.curriculum.generate import add_generation_args
+    from laimark.models.sampling import add_model_args
 
     p = argparse.ArgumentParser(
         prog="laimark-generate",
@@ -70,7 +70,7 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.problem_gen import check_generation_args
+    from laimark.curriculum.generate import check_generation_args
 
     problem = check_generation_args(args) or (args.count < 1 and "--count must be >= 1")
     if problem:
@@ -83,8 +83,8 @@ def main(argv=None) -> int:
             f"{args.output} or {journal} already exists; pass --resume to continue "
             "that run or choose another --output"
         )
-    from laimark.models import ModelError
-    from laimark.sampling import sampler_from_args
+    from laimark.models.loading import ModelError
+    from laimark.models.sampling import sampler_from_args
 
     try:
         sampler = sampler_from_args(args)
@@ -96,10 +96,10 @@ def main(argv=None) -> int:
 def _generate(args, sampler, journal: Path) -> int:
     from tqdm import tqdm
 
-    from laimark.cli import make_sandbox
-    from laimark.problem_gen import GenerationRun, generation_settings
-    from laimark.prompts import GENERATE_PROMPT_VERSION
-    from laimark.records import write_jsonl_atomic, write_meta
+    from laimark.core.cli import make_sandbox
+    from laimark.core.records import write_jsonl_atomic, write_meta
+    from laimark.curriculum.generate import GenerationRun, generation_settings
+    from laimark.curriculum.prompts import GENERATE_PROMPT_VERSION
 
     start = time.perf_counter()
     settings, config = generation_settings(args, dict(sampler.identity))

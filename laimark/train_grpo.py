@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from laimark.cli import (
+from laimark.core.cli import (
     EXIT_FAILED,
     EXIT_OK,
     add_sandbox_args,
@@ -31,7 +31,7 @@ from laimark.cli import (
     setup_logging,
     usage_error,
 )
-from laimark.models import DEFAULT_MODEL, DTYPES, ModelError
+from laimark.models.loading import DEFAULT_MODEL, DTYPES, ModelError
 
 log = logging.getLogger("laimark.train")
 
@@ -262,9 +262,9 @@ def main(argv=None) -> int:
     setup_logging(args.verbose)
     if problem := check_args(args):
         return usage_error(problem)
-    from laimark.records import RecordError
-    from laimark.train_data import load_training_problems
-    from laimark.training import adapter_chain
+    from laimark.core.records import RecordError
+    from laimark.training.data import load_training_problems
+    from laimark.training.grpo import adapter_chain
 
     try:
         problems, data_meta = load_training_problems(args)
@@ -286,9 +286,9 @@ def main(argv=None) -> int:
 def _train(args, out: Path, problems, data_meta: dict, chain: list[str]) -> int:
     from transformers import set_seed
 
-    from laimark.models import adapter_sha256, load_model
-    from laimark.train_data import build_dataset
-    from laimark.training import grpo_setup, write_outputs
+    from laimark.models.loading import adapter_sha256, load_model
+    from laimark.training.data import build_dataset
+    from laimark.training.grpo import grpo_setup, write_outputs
 
     set_seed(args.seed)  # before the LoRA weights are initialised
     start_hashes = {p: adapter_sha256(p) for p in chain}

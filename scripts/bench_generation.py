@@ -73,7 +73,7 @@ def humaneval_messages(n: int) -> list[list[dict[str, str]]]:
 
 def gguf_source(model: str, workdir: Path) -> Path:
     """The GGUF file behind `model`; split embedded models are joined into `workdir`."""
-    from laimark import models
+    from laimark.models import loading as models
 
     if model not in models.EMBEDDED:
         return Path(model)
@@ -118,8 +118,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
-    from laimark.models import load_model, resolve_model
-    from laimark.sampling import HFSampler
+    from laimark.models.loading import load_model, resolve_model
+    from laimark.models.sampling import HFSampler
 
     figures = {
         "model": args.model,
@@ -133,7 +133,7 @@ def main(argv=None) -> int:
     # Convert in a child so a first-time conversion's memory stays out of our peak RSS.
     start = time.perf_counter()
     child(
-        "import sys; from laimark.models import resolve_model; resolve_model(sys.argv[1]); print(0, 0)",
+        "import sys; from laimark.models.loading import resolve_model; resolve_model(sys.argv[1]); print(0, 0)",
         args.model,
     )
     figures["resolve_or_convert_s"] = round(time.perf_counter() - start, 1)

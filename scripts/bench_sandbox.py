@@ -36,7 +36,7 @@ BODIES = {
 
 def workload(n_loops: int) -> list[tuple[dict, str, str]]:
     """(problem, completion, kind) triples."""
-    from laimark.humaneval import load_humaneval
+    from laimark.evaluation.humaneval import load_humaneval
 
     problems = load_humaneval()
     items = [(p, p["canonical_solution"], "canonical") for p in problems]
@@ -47,8 +47,8 @@ def workload(n_loops: int) -> list[tuple[dict, str, str]]:
 
 
 def run_laimark(items, workers: int, timeout: float) -> list[bool]:
-    from laimark.harness import as_problem, judge_many
-    from laimark.sandbox import Limits, Sandbox
+    from laimark.execution.harness import as_problem, judge_many
+    from laimark.execution.sandbox import Limits, Sandbox
 
     limits = Limits(timeout=timeout, cpu_seconds=max(1, round(timeout)))
     with Sandbox(workers=workers, limits=limits) as sandbox:

@@ -33,7 +33,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from laimark.cli import EXIT_FAILED, EXIT_OK, usage_error
+from laimark.core.cli import EXIT_FAILED, EXIT_OK, usage_error
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = "docs/experimental-results.md"
@@ -151,8 +151,8 @@ def record_error(rel: str, e) -> InputError:
 
 
 def read_outcomes(root: Path, rel: str) -> dict[str, bool]:
+    from laimark.core.records import RecordError
     from laimark.eval_adapter import outcomes
-    from laimark.records import RecordError
 
     try:
         return outcomes(str(root / rel))
@@ -161,7 +161,7 @@ def read_outcomes(root: Path, rel: str) -> dict[str, bool]:
 
 
 def read_train_log(root: Path, rel: str) -> list[dict]:
-    from laimark.records import RecordError, iter_jsonl
+    from laimark.core.records import RecordError, iter_jsonl
 
     fields = {"step": INT, "seconds": NUM, "reward": OPT_NUM, "zero_signal_frac": OPT_NUM}
     rows = []
@@ -220,7 +220,7 @@ def not_full_note(rows: list[list[str]], full: int) -> list[str]:
 
 # ---------------------------------------------------------------- the tables
 def main_table(m: dict, root: Path) -> Table:
-    from laimark.stats import paired_outcomes, wilson_interval
+    from laimark.evaluation.stats import paired_outcomes, wilson_interval
 
     full, base = m["humaneval_tasks"], m["baseline"]
     a = read_outcomes(root, base["results"])
@@ -281,7 +281,7 @@ def training_row(run: dict, root: Path) -> list[str]:
 
     curriculum = dig(meta, "data.sources.curriculum.rows", INT, meta_rel, default=None)
     first, last = mean(r["reward"] for r in log[:5]), mean(r["reward"] for r in log[-5:])
-    # `seconds` is each step's own wall time (reset at every step in laimark/training.py).
+    # `seconds` is each step's own wall time (reset at every step in laimark/training/grpo.py).
     return [
         run["label"],
         str(log[-1]["step"]),

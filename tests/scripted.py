@@ -15,7 +15,7 @@ import re
 import sys
 import time
 
-from laimark.sampling import item_seed
+from laimark.models.sampling import item_seed
 
 
 def fresh_seed(run_seed: int, i: int) -> int:
@@ -153,7 +153,7 @@ class ScriptedSampler:
 if __name__ == "__main__":  # python tests/scripted.py SCRIPT.json MODULE ARGS...
     import importlib
 
-    import laimark.sampling
+    import laimark.models.sampling
 
     script = json.loads(open(sys.argv[1]).read())
     fake = ScriptedSampler(
@@ -161,5 +161,5 @@ if __name__ == "__main__":  # python tests/scripted.py SCRIPT.json MODULE ARGS..
         {k: tuple(v) for k, v in script.get("solve", {}).items()},
         delay=script.get("delay", 0.0),
     )
-    laimark.sampling.sampler_from_args = lambda args: fake
+    laimark.models.sampling.sampler_from_args = lambda args: fake
     sys.exit(importlib.import_module(sys.argv[2]).main(sys.argv[3:]))

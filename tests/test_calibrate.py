@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from scripted import ScriptedSampler
 
-import laimark.sampling
+import laimark.models.sampling
 from laimark.calibrate_problems import main
-from laimark.prompts import solve_prompt
-from laimark.records import CalibratedProblem, Problem, load_records, write_jsonl_atomic
+from laimark.core.records import CalibratedProblem, Problem, load_records, write_jsonl_atomic
+from laimark.curriculum.prompts import solve_prompt
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -56,7 +56,7 @@ def candidates(tmp_path):
 
 
 def run(tmp_path, monkeypatch, sampler, inp, *extra, out="cal.jsonl"):
-    monkeypatch.setattr(laimark.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
     out = tmp_path / out
     return main(["--input", str(inp), "--output", str(out), "--workers", "2", *extra]), out
 
@@ -109,7 +109,7 @@ def test_keep_all_marks_the_zone(tmp_path, monkeypatch, candidates):
 
 
 def test_duplicates_and_humaneval_copies_are_dropped_and_reported(tmp_path, monkeypatch):
-    from laimark.humaneval import load_humaneval
+    from laimark.evaluation.humaneval import load_humaneval
 
     he = load_humaneval()[0]
     copied = Problem(prompt=he["prompt"], tests="assert True", entry_point=he["entry_point"])

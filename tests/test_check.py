@@ -10,8 +10,8 @@ import time
 import pytest
 
 from laimark.check import main
-from laimark.cli import printable
-from laimark.humaneval import load_humaneval
+from laimark.core.cli import printable
+from laimark.evaluation.humaneval import load_humaneval
 
 GOOD = {
     "prompt": 'def clamp(x, lo, hi):\n    """Return x limited to the range [lo, hi]."""\n',
@@ -144,7 +144,7 @@ def test_printable_escapes_controls_but_keeps_newlines_tabs_and_letters():
 def test_printable_escapes_bidirectional_overrides_and_its_doctest_holds():
     import doctest
 
-    from laimark import cli
+    from laimark.core import cli
 
     assert printable("a\u202eb\u2066c") == "a\\u202eb\\u2066c"
     assert doctest.testmod(cli).failed == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from laimark.eval_adapter import main
-from laimark.humaneval import load_humaneval
+from laimark.evaluation.humaneval import load_humaneval
 
 PROBLEMS = load_humaneval()
 TINY = ["--dtype", "fp32", "--max_new_tokens", "8", "--batch_size", "2"]
@@ -250,7 +250,7 @@ def test_sampled_generation_writes_n_samples_per_task(tmp_path, tiny_model_dir):
     [([], True, "auto"), (["--raw"], False, "body"), (["--full_function"], True, "function")],
 )
 def test_prompt_style_decides_assembly_and_stops(tmp_path, tiny_model_dir, flags, chat, mode):
-    from laimark.prompts import solve_stop
+    from laimark.curriculum.prompts import solve_stop
 
     assert generate(tmp_path, tiny_model_dir, "o.jsonl", "--limit", "1", *flags) == 0
     meta = json.loads((tmp_path / "o.jsonl.meta.json").read_text())
@@ -281,9 +281,9 @@ def reference_run(tmp_path_factory, tiny_model_dir):
 def test_resume_after_interruption_gives_the_same_results(
     tmp_path, tiny_model_dir, reference_run, monkeypatch
 ):
-    import laimark.harness
+    import laimark.execution.harness
 
-    real, calls = laimark.harness.judge_many, []
+    real, calls = laimark.execution.harness.judge_many, []
 
     def judge_then_die(*args, **kwargs):
         calls.append(1)
@@ -291,11 +291,11 @@ def test_resume_after_interruption_gives_the_same_results(
             raise KeyboardInterrupt  # as if Ctrl-C arrived while the second task was judged
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(laimark.harness, "judge_many", judge_then_die)
+    monkeypatch.setattr(laimark.execution.harness, "judge_many", judge_then_die)
     flags = ["--limit", "3", "--save_every", "1"]
     assert generate(tmp_path, tiny_model_dir, "r.jsonl", *flags) == 1
     assert len(read(tmp_path / "r.jsonl")) == 1
-    monkeypatch.setattr(laimark.harness, "judge_many", real)
+    monkeypatch.setattr(laimark.execution.harness, "judge_many", real)
     assert generate(tmp_path, tiny_model_dir, "r.jsonl", *flags, "--resume") == 0
     assert read(tmp_path / "r.jsonl") == read(reference_run)
     meta = json.loads((tmp_path / "r.jsonl.meta.json").read_text())

@@ -15,18 +15,18 @@ from pathlib import Path
 import pytest
 from scripted import BAD, GOOD, ScriptedSampler, fresh_seed
 
-import laimark.sampling
+import laimark.models.sampling
+from laimark.core.records import Problem, load_records
+from laimark.curriculum.parse import ParseError, parse_reply
+from laimark.execution.harness import judge
 from laimark.generate_problems import main
-from laimark.harness import judge
-from laimark.problem_parse import ParseError, parse_reply
-from laimark.records import Problem, load_records
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 
 
 def run(tmp_path, monkeypatch, sampler, *extra):
-    monkeypatch.setattr(laimark.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
     out = tmp_path / "cand.jsonl"
     code = main(["--output", str(out), "--round_size", "4", "--workers", "2", *extra])
     return code, out
@@ -85,7 +85,7 @@ def test_parse_constants_go_into_the_prompt_for_the_tests():
 
 
 def judge_solution(problem, solution):
-    from laimark.sandbox import Sandbox
+    from laimark.execution.sandbox import Sandbox
 
     with Sandbox(workers=1) as sandbox:
         return judge(sandbox, problem, solution, mode="function")
@@ -253,7 +253,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_output(tmp_path, full_run):
 
 def test_resume_refuses_a_journal_from_other_settings(tmp_path, monkeypatch, full_run, capsys):
     _, out = full_run
-    monkeypatch.setattr(laimark.sampling, "sampler_from_args", lambda args: scripted())
+    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: scripted())
     code = main(
         [
             "--output",
@@ -272,7 +272,7 @@ def test_resume_refuses_a_journal_from_other_settings(tmp_path, monkeypatch, ful
 
 def test_existing_output_without_resume_is_a_usage_error(full_run, monkeypatch, capsys):
     _, out = full_run
-    monkeypatch.setattr(laimark.sampling, "sampler_from_args", lambda args: scripted())
+    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: scripted())
     assert main(["--output", str(out)]) == 2
     assert "--resume" in capsys.readouterr().err
 

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from laimark.harness import (
+from laimark.evaluation.humaneval import load_humaneval
+from laimark.execution.harness import (
     as_problem,
     assemble,
     extract_code,
@@ -15,8 +16,7 @@ from laimark.harness import (
     preamble,
     split_tests,
 )
-from laimark.humaneval import load_humaneval
-from laimark.sandbox import Limits, Sandbox, bwrap_usable
+from laimark.execution.sandbox import Limits, Sandbox, bwrap_usable
 
 PROMPT = 'from typing import List\n\n\ndef total(xs: List[int]) -> int:\n    """Sum of xs."""\n'
 TESTS = "assert total([]) == 0\nassert total([1, 2]) == 3\nassert total(\n    [5]\n) == 5\n"

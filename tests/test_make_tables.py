@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from laimark.stats import mcnemar_exact, wilson_interval
+from laimark.evaluation.stats import mcnemar_exact, wilson_interval
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "make_tables.py"

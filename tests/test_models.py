@@ -1,4 +1,4 @@
-"""laimark.models: resolution of every --model kind, actionable errors, the conversion cache, adapters."""
+"""laimark.models.loading: resolution of every --model kind, actionable errors, the conversion cache, adapters."""
 
 import hashlib
 import json
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from tiny import make_random_adapter  # tests/ is on sys.path under pytest
 
-from laimark import models
-from laimark.models import ModelError, cached_conversion, load_model, resolve_model
+from laimark.models import loading as models
+from laimark.models.loading import ModelError, cached_conversion, load_model, resolve_model
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -151,7 +151,7 @@ def test_changed_source_is_rehashed_and_refused(tmp_path):
 CONCURRENT = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from laimark.models import cached_conversion
+    from laimark.models.loading import cached_conversion
     src, sha, log = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
     def convert(s, dest):
         with open(log, "a") as f:
@@ -265,7 +265,7 @@ def test_folder_that_is_not_an_adapter_is_refused(tiny_model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_smollm2_from_pypi_converts_loads_and_generates():
-    from laimark.sampling import HFSampler
+    from laimark.models.sampling import HFSampler
 
     if not models._is_installed(models.EMBEDDED["smollm2-135m-instruct"]):
         pytest.skip(

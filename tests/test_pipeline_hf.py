@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from scripted import BAD, GOOD, ScriptedSampler, fresh_seed
 
-import laimark.sampling
+import laimark.models.sampling
+from laimark.core.records import CalibratedProblem, Problem, load_records
+from laimark.curriculum.parse import parse_reply
 from laimark.generate_and_calibrate_hf import main
-from laimark.problem_parse import parse_reply
-from laimark.records import CalibratedProblem, Problem, load_records
-from laimark.sampling import item_seed
+from laimark.models.sampling import item_seed
 
 
 def key_of(reply: str) -> str:
@@ -42,7 +42,7 @@ def scripted():
 
 
 def run(tmp_path, monkeypatch, sampler, *extra):
-    monkeypatch.setattr(laimark.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
     out = tmp_path / "cal.jsonl"
     code = main(
         [

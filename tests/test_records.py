@@ -1,4 +1,4 @@
-"""Tests for laimark.records: record validation, JSONL reading errors, atomic and resumable writes."""
+"""Tests for laimark.core.records: record validation, JSONL reading errors, atomic and resumable writes."""
 
 import json
 import logging
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from laimark.records import (
+from laimark.core.records import (
     CalibratedProblem,
     EvalResult,
     EvalSample,
@@ -229,7 +229,7 @@ def test_torn_last_line_is_repaired_on_resume(tmp_path, caplog):
     with open(path, "a", encoding="utf-8") as fh:
         fh.write('{"i": 3, "half')
     with (
-        caplog.at_level(logging.WARNING, logger="laimark.records"),
+        caplog.at_level(logging.WARNING, logger="laimark.core.records"),
         JsonlAppender(path, resume=True) as sink,
     ):
         assert sink.existing == [{"i": 0}, {"i": 1}, {"i": 2}]

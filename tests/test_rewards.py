@@ -4,9 +4,9 @@ import doctest
 
 import pytest
 
-from laimark import rewards
-from laimark.prompts import solve_mode
-from laimark.rewards import GroupAgreement, judge_reward, make_reward, zero_signal_fraction
+from laimark.curriculum.prompts import solve_mode
+from laimark.training import rewards
+from laimark.training.rewards import GroupAgreement, judge_reward, make_reward, zero_signal_fraction
 
 PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
 TESTS = (
@@ -19,7 +19,7 @@ HALF = "```python\ndef add(a, b):\n    return a + b if a > 0 else 99\n```"  # pa
 
 @pytest.fixture(scope="module")
 def sandbox():
-    from laimark.sandbox import Sandbox
+    from laimark.execution.sandbox import Sandbox
 
     with Sandbox(workers=2) as sb:
         yield sb

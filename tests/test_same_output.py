@@ -100,9 +100,9 @@ def _read(path: Path):
 
 
 def _use_scripted(monkeypatch, sampler) -> None:
-    import laimark.sampling
+    import laimark.models.sampling
 
-    monkeypatch.setattr(laimark.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
 
 
 def _run_stages(out: Path, monkeypatch, tiny_model_dir) -> dict[str, Path]:

@@ -1,4 +1,4 @@
-"""laimark.sampling: seeds, batching, stop strings, chat vs raw, the Ollama and vLLM backends, CLI flags."""
+"""laimark.models.sampling: seeds, batching, stop strings, chat vs raw, the Ollama and vLLM backends, CLI flags."""
 
 import argparse
 import hashlib
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from laimark.models import ModelError, load_model
-from laimark.sampling import (
+from laimark.models.loading import ModelError, load_model
+from laimark.models.sampling import (
     HFSampler,
     OllamaSampler,
     add_model_args,
@@ -48,7 +48,7 @@ def test_item_seed_is_a_stable_hash_of_the_keys():
 
 
 def test_item_seed_is_the_same_in_another_process():
-    code = "from laimark.sampling import item_seed; print(item_seed(1, 'task', 2))"
+    code = "from laimark.models.sampling import item_seed; print(item_seed(1, 'task', 2))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) == item_seed(1, "task", 2)  # hash() would differ (PYTHONHASHSEED)
 
@@ -72,7 +72,7 @@ def test_truncate_at_stop(text, stop, expected):
 def _draw(scores_row, n, temperature=1.0, top_p=1.0):
     import torch
 
-    from laimark.sampling import SeededSampling
+    from laimark.models.sampling import SeededSampling
 
     scores = torch.tensor([scores_row] * n, dtype=torch.float32)
     forced = SeededSampling(range(n), temperature, top_p)(None, scores)
@@ -282,9 +282,7 @@ def test_model_flags_defaults_and_adapter_chain():
 
 
 def test_importing_sampling_does_not_import_torch():
-    code = (
-        "import sys, laimark.sampling; print('torch' in sys.modules, 'transformers' in sys.modules)"
-    )
+    code = "import sys, laimark.models.sampling; print('torch' in sys.modules, 'transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
 

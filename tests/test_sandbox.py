@@ -15,8 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from laimark.harness import judge
-from laimark.sandbox import Limits, Sandbox, bwrap_usable
+from laimark.execution.harness import judge
+from laimark.execution.sandbox import Limits, Sandbox, bwrap_usable
 
 pytestmark = pytest.mark.skipif(not bwrap_usable()[0], reason="bubblewrap not usable here")
 
@@ -401,6 +401,6 @@ def test_unknown_level_is_refused():
 
 def test_post_run_wipe_is_refused_outside_the_sandbox():
     """The server wipes /tmp after each run only inside its own mounts; on a host it must not."""
-    from laimark import _sandbox_worker
+    from laimark.execution import _worker
 
-    assert _sandbox_worker.sandboxed_mounts() is False
+    assert _worker.sandboxed_mounts() is False

@@ -17,7 +17,7 @@ candidate's own process), this file covers the holes a red-team found in the for
   left in /tmp, a completion that kills or stops every process it can see.
 
 Each snippet runs for real in bubblewrap (nothing is mocked) through the public API only:
-`laimark.harness.judge` on a `Sandbox(level="bwrap")`. The assertions describe the behaviour the
+`laimark.execution.harness.judge` on a `Sandbox(level="bwrap")`. The assertions describe the behaviour the
 sandbox must have; several of them document holes of the current design and fail until it is
 rewritten (zygote-forked candidates, `--as-pid-1`, JSON frames, seccomp).
 """
@@ -37,8 +37,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from laimark.harness import judge
-from laimark.sandbox import Limits, Sandbox, bwrap_usable
+from laimark.execution.harness import judge
+from laimark.execution.sandbox import Limits, Sandbox, bwrap_usable
 
 pytestmark = pytest.mark.skipif(not bwrap_usable()[0], reason="bubblewrap not usable here")
 
@@ -271,8 +271,8 @@ def test_candidate_cannot_reach_the_host_pipes_through_proc(sandbox):
 NON_ROOT_PROBE = """
 import json, sys
 from types import SimpleNamespace
-from laimark.harness import judge
-from laimark.sandbox import Limits, Sandbox
+from laimark.execution.harness import judge
+from laimark.execution.sandbox import Limits, Sandbox
 problem = SimpleNamespace(prompt="", tests="assert f() == 'held', f()", entry_point="f")
 with Sandbox(level="bwrap", workers=1, limits=Limits(timeout=5)) as sb:
     print(json.dumps(judge(sb, problem, sys.stdin.read(), mode="function").to_dict()))

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from laimark._sandbox_wire import (
+from laimark.execution._wire import (
     WireError,
     decode,
     encode,
@@ -19,7 +19,7 @@ from laimark._sandbox_wire import (
     result_problem,
     split_frames,
 )
-from laimark.harness import to_verdict
+from laimark.execution.harness import to_verdict
 
 
 def through(value):

@@ -1,12 +1,12 @@
-"""Tests for laimark.stats: the docstring examples, and each statistic against an independent value."""
+"""Tests for laimark.evaluation.stats: the docstring examples, and each statistic against an independent value."""
 
 import doctest
 import math
 
 import pytest
 
-from laimark import stats
-from laimark.stats import (
+from laimark.evaluation import stats
+from laimark.evaluation.stats import (
     mcnemar_exact,
     mean_interval,
     mean_pass_at_k,

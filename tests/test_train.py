@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from laimark import rewards, train_grpo
-from laimark.models import adapter_sha256
-from laimark.rewards import completion_text
+from laimark import train_grpo
+from laimark.models.loading import adapter_sha256
+from laimark.training import rewards
+from laimark.training.rewards import completion_text
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "data" / "examples" / "calibrated.jsonl"
 MBPP = [
@@ -177,8 +178,8 @@ def test_iteration_chain_keeps_start_and_evaluates_in_order(
 ):
     import torch
 
-    from laimark.models import apply_adapter, load_model
-    from laimark.training import adapter_chain
+    from laimark.models.loading import apply_adapter, load_model
+    from laimark.training.grpo import adapter_chain
 
     before = {p.name: p.read_bytes() for p in round1.iterdir() if p.is_file()}
     r2 = tmp_path / "r2"
@@ -207,8 +208,8 @@ def test_iteration_chain_keeps_start_and_evaluates_in_order(
 def test_chain_with_a_changed_start_adapter_is_refused(round1, tmp_path):
     import shutil
 
-    from laimark.models import ModelError
-    from laimark.training import adapter_chain
+    from laimark.models.loading import ModelError
+    from laimark.training.grpo import adapter_chain
 
     r2 = tmp_path / "r2"
     shutil.copytree(round1, r2)
@@ -225,9 +226,11 @@ def test_output_dir_inside_base_adapter_is_refused(round1, tiny_model_dir, capsy
 
 
 def test_bad_curriculum_line_fails_before_model_load(tiny_model_dir, tmp_path, monkeypatch, capsys):
-    import laimark.models
+    import laimark.models.loading
 
-    monkeypatch.setattr(laimark.models, "load_model", lambda *a, **k: pytest.fail("model loaded"))
+    monkeypatch.setattr(
+        laimark.models.loading, "load_model", lambda *a, **k: pytest.fail("model loaded")
+    )
     bad = tmp_path / "bad.jsonl"
     good = EXAMPLES.read_text().splitlines()[0]
     bad.write_text(good + "\n" + json.dumps({**json.loads(good), "tests": [1, 2]}) + "\n")
@@ -290,8 +293,8 @@ def test_existing_output_needs_resume(round1, capsys):
 
 
 def test_weighted_repeats_problems_near_half(tmp_path):
-    from laimark.records import RecordError
-    from laimark.train_data import load_curriculum
+    from laimark.core.records import RecordError
+    from laimark.training.data import load_curriculum
 
     rates = [json.loads(x)["pass_rate"] for x in EXAMPLES.read_text().splitlines()]
     rows = load_curriculum(str(EXAMPLES), weighted=True)
@@ -305,9 +308,9 @@ def test_weighted_repeats_problems_near_half(tmp_path):
 
 
 def test_mbpp_records_become_problems_their_reference_passes(tmp_path):
-    from laimark.harness import judge_many
-    from laimark.sandbox import Sandbox
-    from laimark.train_data import load_mbpp
+    from laimark.execution.harness import judge_many
+    from laimark.execution.sandbox import Sandbox
+    from laimark.training.data import load_mbpp
 
     path = tmp_path / "mbpp.jsonl"
     path.write_text("".join(json.dumps(d) + "\n" for d in MBPP))

@@ -53,7 +53,7 @@ def solve_stop(chat: bool) -> tuple[str, ...]:
 
 # ---------------------------------------------------------------- problem generation
 # The model writes a new problem as a reference solution (signature, docstring with examples,
-# body) and a block of asserts; `laimark.problem_parse` turns the reply into a Problem.
+# body) and a block of asserts; `laimark.curriculum.parse` turns the reply into a Problem.
 # generate-v1 showed a worked example in the request: the 0.5B model copied it in 7 of 8 replies,
 # so v2 describes the format in words only (same yield as an example given as an earlier chat
 # turn, and more varied problems).

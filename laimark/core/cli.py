@@ -71,7 +71,7 @@ def make_sandbox(args: argparse.Namespace):
     """A Sandbox from the flags of `add_sandbox_args`."""
     import math
 
-    from laimark.sandbox import Limits, Sandbox
+    from laimark.execution.sandbox import Limits, Sandbox
 
     limits = Limits(
         timeout=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)), memory_mb=args.memory_mb

@@ -1,6 +1,6 @@
 """Fork-server that judges one program at a time; runs inside the sandbox, standard library only.
 
-`laimark.sandbox` starts it with `python -S -s -B -c <_sandbox_wire.py + this file>`, so it imports
+`laimark.execution.sandbox` starts it with `python -S -s -B -c <_wire.py + this file>`, so it imports
 nothing from the host's project or venv. Its processes, all inside the sandbox's pid namespace:
 
 * the *server* reads jobs from the host and writes back results. Under bubblewrap it is pid 1 of
@@ -15,7 +15,7 @@ nothing from the host's project or venv. Its processes, all inside the sandbox's
 * the *candidate* runs the solution and answers the judge's calls of the entry point, and nothing
   else: the tests, their expected values and other runs' solutions were never in its memory.
 
-Values cross between judge and candidate in the tagged JSON of `_sandbox_wire.py`, rebuilt on the
+Values cross between judge and candidate in the tagged JSON of `_wire.py`, rebuilt on the
 judge's side as standard types only. So exiting early, printing, objects whose `__eq__` is always
 true, patched builtins, reading the tests from memory, and forging the judge's report all fail.
 After each run every process but the server and the zygote is killed, and /tmp and /dev/shm are
@@ -35,7 +35,7 @@ import sys
 import time
 
 if __name__ != "__main__":  # imported on the host (tests); in the sandbox the wire code comes first
-    from laimark._sandbox_wire import (
+    from laimark.execution._wire import (
         WireError,
         bounded,
         decode,

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from laimark.harness import judge_many, split_tests
-from laimark.humaneval import load_humaneval
+from laimark.evaluation.humaneval import load_humaneval
+from laimark.execution.harness import judge_many, split_tests
 
 # Stand-ins for "a function that does nothing useful"; a test suite that one of them passes
 # entirely cannot tell a right answer from a wrong one.

@@ -8,7 +8,7 @@ verdict). On `--resume` the journal is replayed, and the first round not in it i
 as it would have been: a round cut short by a kill is sampled again with the same composition and
 seeds, so the output matches an uninterrupted run.
 
-The filters are the curriculum checks (`laimark.curriculum.check_problems`), in funnel order:
+The filters are the curriculum checks (`laimark.curriculum.checks.check_problems`), in funnel order:
 parsed -> verified (reference solution passes twice identically, no stub passes, enough asserts
 that call the function, no clock or randomness) -> unique (against problems already accepted) ->
 clean (no HumanEval overlap). A rejected attempt records the stage and the first failing check.
@@ -24,15 +24,15 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from laimark.curriculum import Deduper, check_problems
-from laimark.problem_parse import ParseError, parse_reply
-from laimark.prompts import (
+from laimark.core.records import JsonlAppender, Problem
+from laimark.curriculum.checks import Deduper, check_problems
+from laimark.curriculum.parse import ParseError, parse_reply
+from laimark.curriculum.prompts import (
     GENERATE_PROMPT_VERSION,
     generate_prompt,
     harder_prompt,
 )
-from laimark.records import JsonlAppender, Problem
-from laimark.sampling import item_seed
+from laimark.models.sampling import item_seed
 
 log = logging.getLogger(__name__)
 

@@ -17,12 +17,18 @@ import logging
 import time
 from collections import Counter
 
-from laimark.curriculum import Deduper, humaneval_overlap
-from laimark.harness import judge_many
-from laimark.problem_gen import config_id
-from laimark.prompts import PROMPT_VERSION, SOLVE_SYSTEM, solve_mode, solve_prompt, solve_stop
-from laimark.records import CalibratedProblem, JsonlAppender, Problem
-from laimark.sampling import item_seed
+from laimark.core.records import CalibratedProblem, JsonlAppender, Problem
+from laimark.curriculum.checks import Deduper, humaneval_overlap
+from laimark.curriculum.generate import config_id
+from laimark.curriculum.prompts import (
+    PROMPT_VERSION,
+    SOLVE_SYSTEM,
+    solve_mode,
+    solve_prompt,
+    solve_stop,
+)
+from laimark.execution.harness import judge_many
+from laimark.models.sampling import item_seed
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """The library side of `laimark-train`: the adapter chain, TRL setup, the training log and plot,
-and the metadata sidecar. Training problems come from `laimark.train_data`.
+and the metadata sidecar. Training problems come from `laimark.training.data`.
 
 An adapter trained on top of earlier rounds (`--base_adapter`) is only meaningful together with
 them: its sidecar `adapter.meta.json` records the chain, and `models.adapter_chain(path)` returns
@@ -14,8 +14,8 @@ import logging
 import time
 from pathlib import Path
 
-from laimark.models import ADAPTER_META as META_NAME
-from laimark.models import ModelError, adapter_chain, adapter_sha256  # noqa: F401 (re-exported)
+from laimark.models.loading import ADAPTER_META as META_NAME
+from laimark.models.loading import ModelError, adapter_chain, adapter_sha256  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def grpo_setup(args, out: Path, loaded, dataset, sandbox):
     from peft import LoraConfig
     from trl import GRPOConfig, GRPOTrainer
 
-    from laimark.rewards import GroupAgreement, make_reward
+    from laimark.training.rewards import GroupAgreement, make_reward
 
     on_cpu = loaded.model.device.type == "cpu"
     use_vllm = not args.no_vllm and (
@@ -176,8 +176,8 @@ def write_outputs(
     import resource
     from importlib.metadata import version
 
-    from laimark.prompts import PROMPT_VERSION
-    from laimark.records import write_meta
+    from laimark.core.records import write_meta
+    from laimark.curriculum.prompts import PROMPT_VERSION
 
     rows = read_log(out / LOG_NAME)
     if rows:

@@ -1,6 +1,6 @@
 """Isolated execution of model-written Python, with the kernel as the boundary.
 
-A `Sandbox` keeps a pool of fork-servers (`_sandbox_worker.py`), one per core by default. At the
+A `Sandbox` keeps a pool of fork-servers (`_worker.py`), one per core by default. At the
 default level, `bwrap`, each server is pid 1 of its own bubblewrap sandbox: new user, pid, network,
 IPC and UTS namespaces (no network at all; no nested namespaces), a read-only view of /usr and the
 interpreter only (the user's home, the project and the environment are not there), a read-only
@@ -34,14 +34,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from laimark._sandbox_wire import MAX_FRAME, WireError, pack, unpack
-from laimark._seccomp import seccomp_program
+from laimark.execution._seccomp import seccomp_program
+from laimark.execution._wire import MAX_FRAME, WireError, pack, unpack
 
 logger = logging.getLogger(__name__)
 
 LEVELS = ("auto", "bwrap", "process")
 # The worker imports nothing: the wire format's source goes in front of its own.
-WORKER_SOURCES = [Path(__file__).with_name(n) for n in ("_sandbox_wire.py", "_sandbox_worker.py")]
+WORKER_SOURCES = [Path(__file__).with_name(n) for n in ("_wire.py", "_worker.py")]
 NOBODY = 65534
 # All that bubblewrap itself is started with: whatever the host's environment holds (tokens,
 # keys, paths) must not be in any process of the sandbox, bubblewrap's own included.

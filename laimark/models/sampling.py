@@ -28,7 +28,7 @@ import os
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from laimark.models import DEFAULT_MODEL, DTYPES, EMBEDDED, ModelError, ModelIdentity
+from laimark.models.loading import DEFAULT_MODEL, DTYPES, EMBEDDED, ModelError, ModelIdentity
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +300,7 @@ class VLLMSampler:
                 "the vllm backend needs vLLM and a CUDA GPU: pip install -e '.[vllm]'. "
                 "On a CPU-only machine use --backend hf."
             ) from e
-        from laimark.models import resolve_model
+        from laimark.models.loading import resolve_model
 
         if len(adapter) > 1:
             raise ModelError(
@@ -366,7 +366,7 @@ def make_sampler(
     """Build a sampler. For `hf`, adapters are merged into the weights (sampling is faster so)."""
     adapters = [adapter] if isinstance(adapter, (str, os.PathLike)) else list(adapter or [])
     if backend == "hf":
-        from laimark.models import load_model
+        from laimark.models.loading import load_model
 
         return HFSampler(
             load_model(model, adapters, dtype=dtype, device=device, merge=True), batch_size

@@ -1,7 +1,7 @@
 """The sandbox's wire format: frames, the value codec, and the closed set of verdict reasons.
 
 Standard library only. This file runs in two places: inside the sandbox, where its source is put
-in front of `_sandbox_worker.py` (the worker imports nothing from the host), and on the host,
+in front of `_worker.py` (the worker imports nothing from the host), and on the host,
 which validates what comes back with the same definitions.
 
 * A frame is a 4-byte big-endian length and that many bytes of UTF-8 JSON. JSON, not marshal or

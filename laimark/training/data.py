@@ -10,7 +10,7 @@ import ast
 import logging
 from pathlib import Path
 
-from laimark.records import CalibratedProblem, FieldError, Problem, RecordError
+from laimark.core.records import CalibratedProblem, FieldError, Problem, RecordError
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +21,8 @@ def load_curriculum(path: str, weighted: bool) -> list[tuple[str, Problem]]:
     Raises:
         RecordError: bad line, unknown problem_type, or --weighted without a pass_rate.
     """
-    from laimark.records import load_records
-    from laimark.rewards import REWARDS
+    from laimark.core.records import load_records
+    from laimark.training.rewards import REWARDS
 
     if not Path(path).is_file():
         raise RecordError(
@@ -109,7 +109,7 @@ def load_mbpp(source: str, split: str) -> list[tuple[str, Problem]]:
                 "--mbpp FILE with a local copy in its JSONL format",
             ) from None
     else:
-        from laimark.records import iter_jsonl
+        from laimark.core.records import iter_jsonl
 
         rows = list(iter_jsonl(source))
     out = []
@@ -122,7 +122,7 @@ def load_mbpp(source: str, split: str) -> list[tuple[str, Problem]]:
 
 
 def humaneval_problems() -> list[tuple[str, Problem]]:
-    from laimark.humaneval import load_humaneval
+    from laimark.evaluation.humaneval import load_humaneval
 
     return [
         (
@@ -140,8 +140,8 @@ def humaneval_problems() -> list[tuple[str, Problem]]:
 
 def load_training_problems(args) -> tuple[list[tuple[str, Problem]], dict]:
     """Every training problem with its origin, and what the sidecar says about the data."""
-    from laimark.curriculum import humaneval_overlap
-    from laimark.records import file_sha256
+    from laimark.core.records import file_sha256
+    from laimark.curriculum.checks import humaneval_overlap
 
     meta: dict = {"sources": {}, "contaminated": [], "humaneval_overlap": []}
     problems: list[tuple[str, Problem]] = []
@@ -190,7 +190,7 @@ def build_dataset(problems, chat: bool, system_prompt: str | None):
     the reward reads."""
     from datasets import Dataset
 
-    from laimark.prompts import SOLVE_SYSTEM, solve_prompt
+    from laimark.curriculum.prompts import SOLVE_SYSTEM, solve_prompt
 
     system = SOLVE_SYSTEM if system_prompt is None else system_prompt
     return Dataset.from_list(

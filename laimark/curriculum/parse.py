@@ -19,7 +19,7 @@ import textwrap
 from collections import Counter
 from dataclasses import dataclass
 
-from laimark.harness import _FENCE, strip_think  # one definition of what a code fence is
+from laimark.execution.harness import _FENCE, strip_think  # one definition of what a code fence is
 
 # Lines at which a top-level code segment may start.
 _SEGMENT_START = re.compile(

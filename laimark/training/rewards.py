@@ -3,7 +3,7 @@
 A reward is a plain function `(completions, **columns) -> list[float | None]`: TRL passes the
 completions of one generation batch plus every dataset column, repeated once per completion.
 `judge_reward` dispatches on the `problem_type` column, so a new task type (deduction, abduction,
-...) plugs in by adding one entry to `REWARDS`. Code problems are judged by `laimark.harness`,
+...) plugs in by adding one entry to `REWARDS`. Code problems are judged by `laimark.execution.harness`,
 with the assembly mode of the rollout prompt (`prompts.solve_mode`): the exact judgement that
 calibration and evaluation make. (The original code judged training rollouts its own way and
 scored correct body-only answers 0.)
@@ -48,13 +48,13 @@ def code_reward(
     Args:
         completions: one per row (strings, or chat message lists).
         problem_prompt, tests, entry_point: the problem's columns, one per row.
-        sandbox: an open `laimark.sandbox.Sandbox`.
+        sandbox: an open `laimark.execution.sandbox.Sandbox`.
         mode: harness assembly mode; use `prompts.solve_mode(chat)` of the rollout prompt.
         fractional: reward `Verdict.fraction` instead of `Verdict.passed`.
 
     Example (needs bubblewrap or `Sandbox("process")`):
 
-    >>> from laimark.sandbox import Sandbox
+    >>> from laimark.execution.sandbox import Sandbox
     >>> with Sandbox(workers=1) as sb:
     ...     code_reward(["    return a + b\\n", "    return a - b\\n"],
     ...                 problem_prompt=["def add(a, b):\\n"] * 2,
@@ -62,7 +62,7 @@ def code_reward(
     ...                 entry_point=["add"] * 2, sandbox=sb, mode="body", fractional=True)
     [1.0, 0.5]
     """
-    from laimark.harness import judge_many
+    from laimark.execution.harness import judge_many
 
     problems = [
         SimpleNamespace(prompt=p, tests=t, entry_point=e)
@@ -111,7 +111,7 @@ def make_reward(sandbox, *, chat: bool = True, mode: str = "binary") -> Callable
         chat: whether rollouts use the chat form of `prompts.solve_prompt`.
         mode: "binary" (1.0 if every test passes) or "fractional" (share of tests passed).
     """
-    from laimark.prompts import solve_mode
+    from laimark.curriculum.prompts import solve_mode
 
     if mode not in REWARD_MODES:
         raise ValueError(f"reward mode must be one of {REWARD_MODES}, got {mode!r}")

@@ -16,7 +16,7 @@ dict wrapped by `as_problem`). Completions are assembled in one of three modes:
 Tests come in two styles, told apart by their source: plain ``assert`` statements (each one is a
 test, so a verdict can give the fraction passed), or HumanEval's ``def check(candidate)`` (one test,
 called as ``check(<entry_point>)``). The tests run in a separate trusted process from the
-completion; see `_sandbox_worker.py` for why that makes a pass impossible to fake.
+completion; see `_worker.py` for why that makes a pass impossible to fake.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import dropwhile
 from types import SimpleNamespace
 
-from laimark._sandbox_wire import result_problem
+from laimark.execution._wire import result_problem
 
 MODES = ("auto", "body", "function")
 
@@ -44,7 +44,7 @@ _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 class Verdict:
     """The judgement of one program.
 
-    `reason` is "passed" or the first failure, from a closed set (`_sandbox_wire.REASONS`, or
+    `reason` is "passed" or the first failure, from a closed set (`_wire.REASONS`, or
     exception:<Name> with a bounded identifier): syntax_error, assertion, exception:<Name>,
     timeout, memory, recursion, exited, killed, file_too_large, setup_error, test_syntax_error,
     no_tests, sandbox_error, protocol_error.

@@ -1,0 +1,1 @@
+"""The curriculum: generation prompts, reply parsing, the problem checks, generation runs and calibration."""

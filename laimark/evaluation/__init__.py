@@ -1,0 +1,1 @@
+"""Evaluation: HumanEval, generating and scoring samples, statistics and paired comparison."""

@@ -1,0 +1,1 @@
+"""Running model-written code: the sandbox, its worker and wire format, and the one judging harness."""

@@ -1,0 +1,1 @@
+"""Models: resolution and loading (embedded, Hugging Face, folders, GGUF, adapters) and the sampling backends."""

@@ -14,17 +14,13 @@ Exit status: 0 every record is fine, 1 some record fails a check, 2 the file can
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from pathlib import Path
 
-from laimark.core.cli import (
-    EXIT_FAILED,
-    EXIT_OK,
-    add_sandbox_args,
-    printable,
-    setup_logging,
-    usage_error,
-)
+if __package__ in (None, ""):  # `python laimark/check.py` without installing
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 
 
 def parse_args(argv):
@@ -55,36 +51,9 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.core.cli import make_sandbox
-    from laimark.core.records import CalibratedProblem, RecordError, load_records
-    from laimark.curriculum.checks import check_problems
+    from laimark.curriculum.stages import CheckConfig, check_file
 
-    try:
-        records = load_records(args.path, CalibratedProblem)
-    except RecordError as e:
-        return usage_error(str(e))
-    with make_sandbox(args) as sandbox:
-        findings = check_problems(
-            records,
-            sandbox,
-            min_tests=args.min_tests,
-            jaccard_threshold=args.jaccard_threshold,
-            humaneval=not args.no_humaneval,
-            progress=not args.json,
-        )
-    for f in findings:
-        if args.json:
-            print(json.dumps(f.to_dict()))
-        elif not f.ok:
-            # Notes quote the sandbox's verdicts, so they hold text the model wrote.
-            print(printable(f"{args.path}:{f.line}: {f.entry_point}: " + "; ".join(f.notes)))
-    bad = sum(not f.ok for f in findings)
-    if not args.json:
-        print(
-            f"{len(findings)} records, {len(findings) - bad} ok, {bad} with problems "
-            f"(sandbox: {sandbox.level})"
-        )
-    return EXIT_FAILED if bad else EXIT_OK
+    return run_stage(check_file, CheckConfig, args)
 
 
 if __name__ == "__main__":

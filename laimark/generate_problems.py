@@ -17,23 +17,18 @@ Exit status: 0 done (even if --max_attempts ran out first), 1 no problem accepte
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # `python laimark/generate_problems.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from laimark.core.cli import EXIT_FAILED, EXIT_OK, add_sandbox_args, setup_logging, usage_error
-
-log = logging.getLogger("laimark.generate")
+from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.curriculum.generate import add_generation_args
+from laimark.models.sampling import add_model_args
 
 
 def parse_args(argv):
-    from laimark.curriculum.generate import add_generation_args
-    from laimark.models.sampling import add_model_args
-
     p = argparse.ArgumentParser(
         prog="laimark-generate",
         description=__doc__.split("\n\n")[0],
@@ -70,110 +65,9 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.curriculum.generate import check_generation_args
+    from laimark.curriculum.stages import GenerateConfig, generate
 
-    problem = check_generation_args(args) or (args.count < 1 and "--count must be >= 1")
-    if problem:
-        return usage_error(problem)
-    journal = Path(args.journal or args.output + ".journal.jsonl")
-    if not args.resume and any(
-        f.exists() and f.stat().st_size for f in (journal, Path(args.output))
-    ):
-        return usage_error(
-            f"{args.output} or {journal} already exists; pass --resume to continue "
-            "that run or choose another --output"
-        )
-    from laimark.models.loading import ModelError
-    from laimark.models.sampling import sampler_from_args
-
-    try:
-        sampler = sampler_from_args(args)
-    except ModelError as e:
-        return usage_error(str(e))
-    return _generate(args, sampler, journal)
-
-
-def _generate(args, sampler, journal: Path) -> int:
-    from tqdm import tqdm
-
-    from laimark.core.cli import make_sandbox
-    from laimark.core.records import write_jsonl_atomic, write_meta
-    from laimark.curriculum.generate import GenerationRun, generation_settings
-    from laimark.curriculum.prompts import GENERATE_PROMPT_VERSION
-
-    start = time.perf_counter()
-    settings, config = generation_settings(args, dict(sampler.identity))
-    max_attempts = args.max_attempts or 10 * args.count
-    try:
-        run = GenerationRun(journal, args.resume, config, settings)
-        run.replay()
-    except ValueError as e:  # a journal from other settings, or damaged before its last line
-        return usage_error(str(e))
-    accepted = run.screener.accepted
-    if run.rounds:
-        log.info(
-            "resumed: %d rounds, %d attempts, %d accepted", run.rounds, run.attempts, len(accepted)
-        )
-    with (
-        make_sandbox(args) as sandbox,
-        tqdm(
-            total=args.count,
-            desc="accepted",
-            unit="problem",
-            initial=min(len(accepted), args.count),
-        ) as bar,
-    ):
-        while len(accepted) < args.count and run.attempts < max_attempts:
-            before = len(accepted)
-            run.commit(run.run_round(sampler, sandbox))
-            write_jsonl_atomic(args.output, [p.to_dict() for p in accepted[: args.count]])
-            bar.update(min(len(accepted), args.count) - min(before, args.count))
-            bar.set_postfix(attempts=run.attempts)
-            log.debug("round %d: %s", run.rounds, dict(run.screener.reasons))
-        sandbox_info = sandbox.describe()
-    run.close()
-    kept = accepted[: args.count]
-    write_jsonl_atomic(args.output, [p.to_dict() for p in kept])
-    summary = run.summary()
-    work = sum(summary["seconds"].values())
-    summary.update(
-        written=len(kept),
-        surplus=len(accepted) - len(kept),
-        complete=len(kept) >= args.count,
-        session_wall_seconds=round(time.perf_counter() - start, 2),
-        work_seconds=round(work, 2),
-        accepted_per_hour=round(len(kept) / work * 3600, 2) if work else None,
-    )
-    write_meta(
-        args.output,
-        {
-            "stage": "generate",
-            "args": vars(args),
-            "seed": args.seed,
-            "model": sampler.identity,
-            "prompt_version": GENERATE_PROMPT_VERSION,
-            "config_id": run.config_id,
-            "config": config,
-            "journal": str(journal),
-            "sandbox": sandbox_info,
-            **summary,
-        },
-    )
-    _log_summary(summary, args)
-    return EXIT_OK if kept else EXIT_FAILED
-
-
-def _log_summary(summary: dict, args) -> None:
-    funnel = " -> ".join(f"{k} {v}" for k, v in summary["funnel"].items())
-    log.info("funnel: %s; wrote %d problems to %s", funnel, summary["written"], args.output)
-    log.info("rejected by: %s", summary["rejected_by"] or "nothing")
-    if not summary["complete"]:
-        log.warning(
-            "stopped after %d attempts (--max_attempts) with %d of %d problems",
-            summary["attempts"],
-            summary["written"],
-            args.count,
-        )
+    return run_stage(generate, GenerateConfig, args)
 
 
 if __name__ == "__main__":

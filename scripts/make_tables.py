@@ -152,7 +152,7 @@ def record_error(rel: str, e) -> InputError:
 
 def read_outcomes(root: Path, rel: str) -> dict[str, bool]:
     from laimark.core.records import RecordError
-    from laimark.eval_adapter import outcomes
+    from laimark.evaluation.compare import outcomes
 
     try:
         return outcomes(str(root / rel))
@@ -276,8 +276,11 @@ def training_row(run: dict, root: Path) -> list[str]:
     meta_rel = run["train_meta"]
     meta = checked(read_json(root, meta_rel), OBJ, f"{meta_rel}: the sidecar")
 
+    # Sidecars of laimark >= 0.2 hold the typed config; earlier ones the argparse flags.
+    section = "config" if "config" in meta else "args"
+
     def arg(key, kind=INT):
-        return dig(meta, f"args.{key}", kind, meta_rel)
+        return dig(meta, f"{section}.{key}", kind, meta_rel)
 
     curriculum = dig(meta, "data.sources.curriculum.rows", INT, meta_rel, default=None)
     first, last = mean(r["reward"] for r in log[:5]), mean(r["reward"] for r in log[-5:])

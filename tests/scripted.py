@@ -15,7 +15,7 @@ import re
 import sys
 import time
 
-from laimark.models.sampling import item_seed
+from laimark.core.seeds import item_seed
 
 
 def fresh_seed(run_seed: int, i: int) -> int:
@@ -161,5 +161,5 @@ if __name__ == "__main__":  # python tests/scripted.py SCRIPT.json MODULE ARGS..
         {k: tuple(v) for k, v in script.get("solve", {}).items()},
         delay=script.get("delay", 0.0),
     )
-    laimark.models.sampling.sampler_from_args = lambda args: fake
+    laimark.models.sampling.sampler_for = lambda config: fake
     sys.exit(importlib.import_module(sys.argv[2]).main(sys.argv[3:]))

@@ -15,7 +15,7 @@ from scripted import ScriptedSampler
 import laimark.models.sampling
 from laimark.calibrate_problems import main
 from laimark.core.records import CalibratedProblem, Problem, load_records, write_jsonl_atomic
-from laimark.curriculum.prompts import solve_prompt
+from laimark.core.solve import SolveFormat
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
@@ -56,7 +56,7 @@ def candidates(tmp_path):
 
 
 def run(tmp_path, monkeypatch, sampler, inp, *extra, out="cal.jsonl"):
-    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / out
     return main(["--input", str(inp), "--output", str(out), "--workers", "2", *extra]), out
 
@@ -82,7 +82,7 @@ def test_keeps_the_problems_inside_the_window(full_run):
 
 def test_samples_with_the_shared_solve_prompt(full_run):
     _, _, sampler = full_run
-    assert sampler.prompts == [solve_prompt(p.prompt) for p, _ in PROBLEMS]
+    assert sampler.prompts == [SolveFormat().prompt(p.prompt) for p, _ in PROBLEMS]
 
 
 def test_every_measurement_goes_to_the_side_file(full_run):
@@ -98,7 +98,7 @@ def test_meta_counts_and_histogram(full_run):
     c = meta["counts"]
     assert (c["measured"], c["in_window"], c["too_hard"], c["too_easy"]) == (5, 2, 1, 2)
     assert c["n_passed_histogram"] == {"0": 1, "2": 1, "4": 1, "7": 1, "8": 1}
-    assert meta["model"]["name"] == "scripted" and meta["config"]["samples"] == 8
+    assert meta["model"]["name"] == "scripted" and meta["config"]["window"]["n_samples"] == 8
     assert Path(meta["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -112,7 +112,7 @@ def test_duplicates_and_humaneval_copies_are_dropped_and_reported(tmp_path, monk
     from laimark.evaluation.humaneval import load_humaneval
 
     he = load_humaneval()[0]
-    copied = Problem(prompt=he["prompt"], tests="assert True", entry_point=he["entry_point"])
+    copied = Problem(prompt=he.prompt, tests="assert True", entry_point=he.entry_point)
     path = tmp_path / "in.jsonl"
     write_jsonl_atomic(path, [PROBLEMS[1][0], copied, PROBLEMS[1][0], PROBLEMS[3][0]])
     code, out = run(tmp_path, monkeypatch, scripted(), path)

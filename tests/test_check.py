@@ -100,7 +100,7 @@ def test_humaneval_copy(tmp_path, capsys):
     he = load_humaneval()[2]  # truncate_number
     copied = dict(
         GOOD,
-        prompt=he["prompt"].replace(he["entry_point"], "cut_decimals"),
+        prompt=he.prompt.replace(he.entry_point, "cut_decimals"),
         entry_point="cut_decimals",
     )
     status, found = codes(tmp_path, capsys, copied)

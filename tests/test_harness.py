@@ -8,7 +8,6 @@ import pytest
 
 from laimark.evaluation.humaneval import load_humaneval
 from laimark.execution.harness import (
-    as_problem,
     assemble,
     extract_code,
     judge,
@@ -199,7 +198,7 @@ def test_exceptions_expected_by_tests_reach_them(sandbox):
 def test_humaneval_canonical_solutions_all_pass(sandbox):
     problems = load_humaneval()
     verdicts = judge_many(
-        sandbox, [(as_problem(p), p["canonical_solution"]) for p in problems], mode="body"
+        sandbox, [(p, p.extra["canonical_solution"]) for p in problems], mode="body"
     )
-    failed = [p["task_id"] for p, v in zip(problems, verdicts) if not v.passed]
+    failed = [p.source for p, v in zip(problems, verdicts) if not v.passed]
     assert failed == []

@@ -265,7 +265,7 @@ def test_folder_that_is_not_an_adapter_is_refused(tiny_model_dir, tmp_path):
 
 @pytest.mark.slow
 def test_smollm2_from_pypi_converts_loads_and_generates():
-    from laimark.models.sampling import HFSampler
+    from laimark.models.hf import HFSampler
 
     if not models._is_installed(models.EMBEDDED["smollm2-135m-instruct"]):
         pytest.skip(

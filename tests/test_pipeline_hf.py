@@ -9,9 +9,9 @@ from scripted import BAD, GOOD, ScriptedSampler, fresh_seed
 
 import laimark.models.sampling
 from laimark.core.records import CalibratedProblem, Problem, load_records
+from laimark.core.seeds import item_seed
 from laimark.curriculum.parse import parse_reply
 from laimark.generate_and_calibrate_hf import main
-from laimark.models.sampling import item_seed
 
 
 def key_of(reply: str) -> str:
@@ -42,7 +42,7 @@ def scripted():
 
 
 def run(tmp_path, monkeypatch, sampler, *extra):
-    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / "cal.jsonl"
     code = main(
         [
@@ -95,7 +95,7 @@ def test_meta_has_the_whole_funnel(full_run):
         "measured": 3,
         "in_window": 2,
     }
-    assert meta["complete"] and Path(meta["plot"]).is_file()
+    assert meta["counts"]["complete"] and Path(meta["plot"]).is_file()
 
 
 def test_resume_after_a_torn_journal_gives_the_same_output(tmp_path, monkeypatch, full_run):

@@ -19,7 +19,6 @@ from laimark.core.records import (
     iter_jsonl,
     load_records,
     write_jsonl_atomic,
-    write_meta,
 )
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
@@ -261,16 +260,6 @@ def test_done_keys(tmp_path):
 
 
 # ---------------------------------------------------------------- provenance
-
-
-def test_write_meta_adds_provenance(tmp_path):
-    out = tmp_path / "calibrated.jsonl"
-    meta_path = write_meta(out, {"seed": 3, "input": tmp_path / "in.jsonl", "argv": ["x"]})
-    meta = json.loads(meta_path.read_text())
-    assert meta_path.name == "calibrated.jsonl.meta.json"
-    assert list(meta)[:3] == ["seed", "input", "argv"]
-    assert meta["argv"] == ["x"] and meta["input"] == str(tmp_path / "in.jsonl")
-    assert {"laimark_version", "python", "platform", "created"} <= set(meta)
 
 
 def test_file_sha256(tmp_path):

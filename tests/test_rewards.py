@@ -4,10 +4,12 @@ import doctest
 
 import pytest
 
-from laimark.curriculum.prompts import solve_mode
+from laimark import tasks
+from laimark.core.solve import SolveFormat
 from laimark.training import rewards
 from laimark.training.rewards import GroupAgreement, judge_reward, make_reward, zero_signal_fraction
 
+CHAT, RAW = SolveFormat(), SolveFormat.make(raw=True)
 PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
 TESTS = (
     "assert add(1, 2) == 3\nassert add(0, 0) == 0\nassert add(-1, 1) == 0\nassert add(2, 2) == 4"
@@ -39,50 +41,61 @@ def chat(text):
 
 
 def test_body_only_completion_scores_in_raw_mode(sandbox):
-    reward = make_reward(sandbox, chat=False)
+    reward = make_reward(sandbox, RAW)
     assert reward([BODY, "    return a - b\n"], **columns(2)) == [1.0, 0.0]
 
 
 def test_full_function_completion_scores_in_chat_mode(sandbox):
-    reward = make_reward(sandbox, chat=True)
+    reward = make_reward(sandbox, CHAT)
     assert reward(
         [chat(FULL), chat("```python\ndef add(a, b):\n    return 0\n```")], **columns(2)
     ) == [1.0, 0.0]
 
 
 def test_chat_mode_also_accepts_a_bare_body(sandbox):
-    # solve_mode(chat=True) is "auto": a body-only answer is not scored 0 (the original's bug).
-    assert solve_mode(True) == "auto"
-    assert make_reward(sandbox, chat=True)([chat(BODY)], **columns(1)) == [1.0]
+    # The chat format assembles in "auto" mode: a body-only answer is not scored 0 (the original's bug).
+    assert CHAT.assembly == "auto"
+    assert make_reward(sandbox, CHAT)([chat(BODY)], **columns(1)) == [1.0]
 
 
 def test_fractional_mode_gives_share_of_asserts(sandbox):
-    reward = make_reward(sandbox, chat=True, mode="fractional")
+    reward = make_reward(sandbox, CHAT, mode="fractional")
     assert reward([chat(HALF), chat(FULL)], **columns(2)) == [0.5, 1.0]
 
 
 def test_binary_mode_gives_nothing_for_a_partial_pass(sandbox):
-    assert make_reward(sandbox, chat=True)([chat(HALF)], **columns(1)) == [0.0]
+    assert make_reward(sandbox, CHAT)([chat(HALF)], **columns(1)) == [0.0]
 
 
 def test_unknown_problem_type_gets_none_and_known_rows_still_score(sandbox):
     cols = columns(2)
     cols["problem_type"] = ["code", "deduction"]
-    out = judge_reward([BODY, BODY], sandbox=sandbox, mode="body", fractional=False, **cols)
+    out = judge_reward([BODY, BODY], sandbox=sandbox, fmt=RAW, fractional=False, **cols)
     assert out == [1.0, None]
 
 
-def test_dispatch_routes_each_type_to_its_reward(monkeypatch):
-    monkeypatch.setitem(
-        rewards.REWARDS, "echo", lambda completions, **kw: [float(len(c)) for c in completions]
-    )
-    out = judge_reward(["a", "bbb"], problem_type=["echo", "echo"], tests=["x", "y"])
+class EchoTask:
+    """A task type whose reward is the answer's length: shows the dispatch, not the judging."""
+
+    name = "echo"
+
+    def judge(self, sandbox, pairs, fmt):
+        return [len(answer) for _, answer in pairs]
+
+    def reward(self, verdict, fractional=False):
+        return float(verdict)
+
+
+def test_dispatch_routes_each_type_to_its_task(monkeypatch):
+    monkeypatch.setitem(tasks._REGISTRY, "echo", EchoTask())
+    cols = {"problem_prompt": ["", ""], "tests": ["x", "y"], "entry_point": ["f", "f"]}
+    out = judge_reward(["a", "bbb"], problem_type=["echo", "echo"], sandbox=None, **cols)
     assert out == [1.0, 3.0]
 
 
 def test_trl_extras_are_passed_through_without_harm(sandbox):
     seen = []
-    out = make_reward(sandbox, chat=False)(
+    out = make_reward(sandbox, RAW)(
         [BODY],
         **columns(1),
         prompts=[PROMPT],
@@ -95,7 +108,7 @@ def test_trl_extras_are_passed_through_without_harm(sandbox):
 
 def test_hostile_completion_cannot_fake_a_pass(sandbox):
     fake = "```python\nimport sys\ndef add(a, b):\n    sys.exit(0)\nsys.exit(0)\n```"
-    assert make_reward(sandbox, chat=True)([chat(fake)], **columns(1)) == [0.0]
+    assert make_reward(sandbox, CHAT)([chat(fake)], **columns(1)) == [0.0]
 
 
 def test_zero_signal_fraction_counts_groups_that_agree():

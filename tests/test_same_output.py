@@ -102,7 +102,7 @@ def _read(path: Path):
 def _use_scripted(monkeypatch, sampler) -> None:
     import laimark.models.sampling
 
-    monkeypatch.setattr(laimark.models.sampling, "sampler_from_args", lambda args: sampler)
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
 
 
 def _run_stages(out: Path, monkeypatch, tiny_model_dir) -> dict[str, Path]:

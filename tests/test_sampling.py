@@ -9,15 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from laimark.core.seeds import item_seed
+from laimark.core.solve import truncate_at_stop
+from laimark.models.hf import HFSampler
 from laimark.models.loading import ModelError, load_model
-from laimark.models.sampling import (
-    HFSampler,
-    OllamaSampler,
-    add_model_args,
-    item_seed,
-    make_sampler,
-    truncate_at_stop,
-)
+from laimark.models.ollama import OllamaSampler
+from laimark.models.sampling import add_model_args, make_sampler
 
 PROMPTS = [
     "def add(a, b):\n",
@@ -48,7 +45,7 @@ def test_item_seed_is_a_stable_hash_of_the_keys():
 
 
 def test_item_seed_is_the_same_in_another_process():
-    code = "from laimark.models.sampling import item_seed; print(item_seed(1, 'task', 2))"
+    code = "from laimark.core.seeds import item_seed; print(item_seed(1, 'task', 2))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert int(out.stdout) == item_seed(1, "task", 2)  # hash() would differ (PYTHONHASHSEED)
 
@@ -72,7 +69,7 @@ def test_truncate_at_stop(text, stop, expected):
 def _draw(scores_row, n, temperature=1.0, top_p=1.0):
     import torch
 
-    from laimark.models.sampling import SeededSampling
+    from laimark.models.hf import SeededSampling
 
     scores = torch.tensor([scores_row] * n, dtype=torch.float32)
     forced = SeededSampling(range(n), temperature, top_p)(None, scores)

@@ -77,14 +77,14 @@ def lora_tensors(folder):
 
 @pytest.fixture
 def scripted(monkeypatch):
-    monkeypatch.setitem(rewards.REWARDS, "code", varying_reward)
+    monkeypatch.setattr(rewards, "judge_reward", varying_reward)
 
 
 @pytest.fixture(scope="module")
 def round1(tiny_model_dir, tmp_path_factory):
     """One trained adapter, shared by the tests that only read it."""
     mp = pytest.MonkeyPatch()
-    mp.setitem(rewards.REWARDS, "code", varying_reward)
+    mp.setattr(rewards, "judge_reward", varying_reward)
     out = tmp_path_factory.mktemp("r1") / "r1"
     try:
         assert run(tiny_model_dir, out) == 0
@@ -109,7 +109,7 @@ def test_varying_rewards_change_lora_weights(round1):
 
 
 def test_constant_reward_leaves_lora_untouched(tiny_model_dir, tmp_path, monkeypatch):
-    monkeypatch.setitem(rewards.REWARDS, "code", lambda completions, **kw: [1.0] * len(completions))
+    monkeypatch.setattr(rewards, "judge_reward", lambda completions, **kw: [1.0] * len(completions))
     assert run(tiny_model_dir, tmp_path / "out", "--max_steps", "2") == 0
     assert all(
         t.abs().sum() == 0 for k, t in lora_tensors(tmp_path / "out").items() if "lora_B" in k
@@ -128,7 +128,7 @@ def test_outputs_log_plot_and_sidecar(round1):
     assert meta["grpo"]["num_generations"] == 4 and meta["grpo"]["loss_type"] == "dapo"
     assert meta["implicit_trl_defaults"]["scale_rewards"] == "group"
     assert meta["adapter"]["sha256"] == adapter_sha256(round1)
-    assert meta["prompt_version"] and meta["data"]["sources"]["curriculum"]["rows"] == 3
+    assert meta["solve_format"]["version"] and meta["data"]["sources"]["curriculum"]["rows"] == 3
 
 
 def test_adapter_reloads_with_peft_and_generates(round1, tiny_model_dir):
@@ -152,16 +152,18 @@ def test_resume_continues_from_checkpoint(tiny_model_dir, tmp_path, monkeypatch)
         return varying_reward(completions)
 
     out = tmp_path / "out"
-    monkeypatch.setitem(rewards.REWARDS, "code", crash_at_step_3)
+    monkeypatch.setattr(rewards, "judge_reward", crash_at_step_3)
     assert run(tiny_model_dir, out) == 1
-    assert (out / "checkpoint-2").is_dir() and not (out / "adapter.meta.json").exists()
+    assert (out / "checkpoint-2").is_dir() and not (out / "adapter_model.safetensors").exists()
+    assert json.loads((out / "adapter.meta.json").read_text())["status"] == "failed"
     assert run(tiny_model_dir, out) == 2  # no silent restart over an interrupted run
-    monkeypatch.setitem(rewards.REWARDS, "code", varying_reward)
+    monkeypatch.setattr(rewards, "judge_reward", varying_reward)
     assert run(tiny_model_dir, out, "--resume") == 0
     rows = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [1, 2, 3]
     meta = json.loads((out / "adapter.meta.json").read_text())
-    assert meta["summary"]["steps"] == 3 and meta["summary"]["reward_calls"] == 1
+    assert meta["counts"]["steps"] == 3 and meta["counts"]["reward_calls"] == 1
+    assert meta["sessions"] == 2 and meta["status"] == "complete"
 
 
 def test_resume_with_other_flags_is_refused(round1, tiny_model_dir, tmp_path, capsys):
@@ -178,8 +180,7 @@ def test_iteration_chain_keeps_start_and_evaluates_in_order(
 ):
     import torch
 
-    from laimark.models.loading import apply_adapter, load_model
-    from laimark.training.grpo import adapter_chain
+    from laimark.models.loading import adapter_chain, apply_adapter, load_model
 
     before = {p.name: p.read_bytes() for p in round1.iterdir() if p.is_file()}
     r2 = tmp_path / "r2"
@@ -208,8 +209,7 @@ def test_iteration_chain_keeps_start_and_evaluates_in_order(
 def test_chain_with_a_changed_start_adapter_is_refused(round1, tmp_path):
     import shutil
 
-    from laimark.models.loading import ModelError
-    from laimark.training.grpo import adapter_chain
+    from laimark.models.loading import ModelError, adapter_chain
 
     r2 = tmp_path / "r2"
     shutil.copytree(round1, r2)

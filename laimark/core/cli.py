@@ -1,4 +1,4 @@
-"""Small pieces every stage script shares: logging, exit codes, sandbox flags, safe printing."""
+"""Small pieces every command shares: logging, exit codes, errors, sandbox flags, safe printing."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import logging
 import re
 import sys
+from collections.abc import Callable
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # C0 and C1 control characters and DEL, except newline and tab; and the bidirectional overrides,
@@ -41,6 +43,33 @@ def usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
+def run_stage(stage: Callable[[Any], int], config_cls: type, args: argparse.Namespace) -> int:
+    """Build the stage's typed config from the flags, run the stage, return its exit code.
+
+    The errors a person can fix become exit codes, never a traceback: bad settings, inputs,
+    outputs or models (`ValueError` subclasses: ConfigError, RunError, RecordError, ModelError)
+    are usage errors (2); a sandbox failure or an interruption is a failed run (1), whose
+    outputs so far are kept for `--resume`.
+    """
+    from laimark.core.config import ConfigError, from_args
+    from laimark.core.records import RecordError
+    from laimark.core.runs import RunError
+    from laimark.execution.sandbox import SandboxError
+    from laimark.models.loading import ModelError
+
+    log = logging.getLogger(__name__)
+    try:
+        return stage(from_args(config_cls, args))
+    except (ConfigError, RunError, RecordError, ModelError) as e:
+        return usage_error(str(e))
+    except SandboxError as e:
+        log.error("%s", e)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        log.error("interrupted; what was written so far is kept (rerun with --resume)")
+        return EXIT_FAILED
+
+
 def add_sandbox_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sandbox")
     group.add_argument(
@@ -65,15 +94,3 @@ def add_sandbox_args(parser: argparse.ArgumentParser) -> None:
         default=1024,
         help="address-space limit per program process in MiB (default 1024)",
     )
-
-
-def make_sandbox(args: argparse.Namespace):
-    """A Sandbox from the flags of `add_sandbox_args`."""
-    import math
-
-    from laimark.execution.sandbox import Limits, Sandbox
-
-    limits = Limits(
-        timeout=args.timeout, cpu_seconds=max(1, math.ceil(args.timeout)), memory_mb=args.memory_mb
-    )
-    return Sandbox(level=args.sandbox, workers=args.workers, limits=limits)

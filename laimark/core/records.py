@@ -21,12 +21,9 @@ import json
 import keyword
 import logging
 import os
-import platform
 import secrets
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -442,27 +439,8 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def write_meta(output_path: str | os.PathLike, meta: dict) -> Path:
-    """Write `<output_path>.meta.json` atomically: `meta` plus version and run provenance.
-
-    Adds `laimark_version`, `python`, `platform`, `created` (UTC, ISO 8601) and `argv`, unless
-    `meta` already sets them (the caller knows best, e.g. when `main(argv)` was called directly).
-    Values JSON cannot hold (Path, ...) are written as `str(value)`.
-
-    Returns:
-        The path of the sidecar file.
-    """
-    from laimark import __version__
-
-    provenance = {
-        "laimark_version": __version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "argv": list(sys.argv),
-    }
-    full = {**meta, **{k: v for k, v in provenance.items() if k not in meta}}
-    meta_path = Path(os.fspath(output_path) + ".meta.json")
-    text = json.dumps(full, indent=2, sort_keys=False, ensure_ascii=False, default=str)
-    _atomic_write(meta_path, [text + "\n"])
-    return meta_path
+def write_json_atomic(path: str | os.PathLike, obj: dict) -> Path:
+    """Write one JSON document (a sidecar) atomically; values JSON cannot hold become `str()`."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=str)
+    _atomic_write(path, [text + "\n"])
+    return Path(path)

@@ -2,7 +2,7 @@
 
 Shared by `laimark-calibrate` and `generate_and_calibrate_hf.py`. Each problem is sampled
 `samples` times with exactly the solve prompt that training and evaluation use
-(`prompts.solve_prompt`) and judged by the one harness with the matching assembly mode, so the
+(`core.solve.SolveFormat`) and judged by its task type through the one harness, so the
 pass rate measured here is the one the GRPO reward will see. Sample j of a problem draws from
 `item_seed(item_seed(seed, "calibrate", problem.key()), j)`, and the samples of one problem form
 their own batches, so a measurement never depends on which other problems are in the run.
@@ -16,28 +16,30 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from dataclasses import dataclass
 
+from laimark.core.config import arg, check, nested
 from laimark.core.records import CalibratedProblem, JsonlAppender, Problem
+from laimark.core.seeds import item_seed
+from laimark.core.solve import SolveFormat, solve_format_of
 from laimark.curriculum.checks import Deduper, humaneval_overlap
-from laimark.curriculum.generate import config_id
-from laimark.curriculum.prompts import (
-    PROMPT_VERSION,
-    SOLVE_SYSTEM,
-    solve_mode,
-    solve_prompt,
-    solve_stop,
-)
-from laimark.execution.harness import judge_many
-from laimark.models.sampling import item_seed
+from laimark.tasks import task_type
 
 log = logging.getLogger(__name__)
 
 
 def add_window_args(parser, prefix: str = "") -> None:
     """Calibration flags. The pipeline passes prefix "calib_" for the sampling flags, whose plain
-    names belong to generation there."""
+    names belong to generation there. The solve format's flags come from `add_solve_args`."""
     g = parser.add_argument_group("calibration")
-    g.add_argument("--samples", type=int, default=8, help="completions per problem (default 8)")
+    g.add_argument(
+        "--n_samples",
+        "--samples",
+        dest="n_samples",
+        type=int,
+        default=8,
+        help="completions per problem (default 8)",
+    )
     g.add_argument("--lo", type=float, default=0.2, help="lowest pass rate kept (default 0.2)")
     g.add_argument("--hi", type=float, default=0.8, help="highest pass rate kept (default 0.8)")
     g.add_argument(
@@ -61,44 +63,32 @@ def add_window_args(parser, prefix: str = "") -> None:
         default=512,
         help="token budget per completion (default 512)",
     )
-    g.add_argument(
-        "--raw",
-        action="store_true",
-        help="raw completion of the prompt instead of the chat template (must match "
-        "how training and evaluation prompt the model)",
-    )
-    g.add_argument(
-        "--system_prompt",
-        default=SOLVE_SYSTEM,
-        help="system message of the solve prompt ('' for none; default: the shared one)",
-    )
 
 
-def check_window_args(args) -> str | None:
-    if args.samples < 1:
-        return "--samples must be >= 1"
-    if not 0 <= args.lo <= args.hi <= 1:
-        return f"need 0 <= --lo <= --hi <= 1, got lo={args.lo} hi={args.hi}"
-    if args.calib_temperature < 0 or not 0 < args.calib_top_p <= 1:
-        return "the calibration temperature must be >= 0 and its top_p in (0, 1]"
-    return None
+@dataclass(frozen=True)
+class CalibrationConfig:
+    """How a pass rate is measured and which are kept: the flags of `add_window_args` and the
+    solve format, which must be the one training and evaluation use."""
 
+    n_samples: int = 8
+    lo: float = 0.2
+    hi: float = 0.8
+    temperature: float = arg("calib_temperature", default=0.7)
+    top_p: float = arg("calib_top_p", default=1.0)
+    max_new_tokens: int = arg("calib_max_new_tokens", default=512)
+    solve: SolveFormat = nested(solve_format_of, SolveFormat)
 
-def calibration_config(args, identity: dict) -> dict:
-    """What decides a measurement; measurements made under another config are not reused."""
-    return {
-        "model": identity["name"],
-        "model_sha256": identity.get("sha256"),
-        "adapters": [a.get("sha256") for a in identity.get("adapters", [])],
-        "samples": args.samples,
-        "seed": args.seed,
-        "temperature": args.calib_temperature,
-        "top_p": args.calib_top_p,
-        "max_new_tokens": args.calib_max_new_tokens,
-        "chat": not args.raw,
-        "system_prompt": args.system_prompt,
-        "prompt_version": PROMPT_VERSION,
-    }
+    def __post_init__(self) -> None:
+        check(self.n_samples >= 1, "--n_samples must be >= 1")
+        check(
+            0 <= self.lo <= self.hi <= 1,
+            f"need 0 <= --lo <= --hi <= 1, got lo={self.lo} hi={self.hi}",
+        )
+        check(
+            self.temperature >= 0 and 0 < self.top_p <= 1,
+            "the calibration temperature must be >= 0 and its top_p in (0, 1]",
+        )
+        check(self.max_new_tokens >= 1, "the calibration max_new_tokens must be >= 1")
 
 
 def in_window(pass_rate: float, lo: float, hi: float) -> bool:
@@ -107,26 +97,24 @@ def in_window(pass_rate: float, lo: float, hi: float) -> bool:
 
 
 # ---------------------------------------------------------------- measuring
-def measure(problem: Problem, sampler, sandbox, config: dict) -> dict:
+def measure(problem: Problem, sampler, sandbox, config: CalibrationConfig, seed: int) -> dict:
     """Sample and judge one problem; returns the measurement written to the side file."""
-    chat, start = config["chat"], time.perf_counter()
+    start, task = time.perf_counter(), task_type(problem.problem_type)
     tokens = getattr(sampler, "tokens_generated", None)
-    prompt = solve_prompt(problem.prompt, chat, config["system_prompt"] or None)
     completions = sampler.generate(
-        [prompt],
-        n=config["samples"],
-        temperature=config["temperature"],
-        top_p=config["top_p"],
-        max_new_tokens=config["max_new_tokens"],
-        stop=solve_stop(chat),
-        seeds=[item_seed(config["seed"], "calibrate", problem.key())],
+        [task.prompt(problem, config.solve)],
+        n=config.n_samples,
+        temperature=config.temperature,
+        top_p=config.top_p,
+        max_new_tokens=config.max_new_tokens,
+        stop=config.solve.stop,
+        seeds=[item_seed(seed, "calibrate", problem.key())],
     )[0]
-    verdicts = judge_many(sandbox, [(problem, c) for c in completions], mode=solve_mode(chat))
+    verdicts = task.judge(sandbox, [(problem, c) for c in completions], config.solve)
     n_passed = sum(v.passed for v in verdicts)
     return {
         "key": problem.key(),
         "entry_point": problem.entry_point,
-        "config": config_id(config),
         "samples": len(verdicts),
         "n_passed": n_passed,
         "pass_rate": n_passed / len(verdicts),
@@ -139,30 +127,23 @@ def measure(problem: Problem, sampler, sandbox, config: dict) -> dict:
 
 
 class MeasuredStore:
-    """The side file of measurements, keyed by problem key, for one calibration config."""
+    """The side file of measurements, keyed by problem key. Whether it may be reused under the
+    given settings is decided by the stage's `core.runs.Run`."""
 
-    def __init__(self, path, resume: bool, config: dict):
-        self.config_id = config_id(config)
+    def __init__(self, path, resume: bool, config: CalibrationConfig, seed: int):
+        self.config, self.seed = config, seed
         self._sink = JsonlAppender(path, resume)
         self.path = self._sink.path
-        self._by_key: dict[str, dict] = {}
-        for n, m in enumerate(self._sink.existing, start=1):
-            if m.get("config") != self.config_id:
-                raise ValueError(
-                    f"{self.path}:{n}: measured with other settings (config "
-                    f"{m.get('config')}, now {self.config_id}); use the same flags "
-                    "or another measurements file"
-                )
-            self._by_key[m["key"]] = m
+        self._by_key: dict[str, dict] = {m["key"]: m for m in self._sink.existing}
 
     def get(self, key: str) -> dict | None:
         return self._by_key.get(key)
 
-    def measure(self, problem: Problem, sampler, sandbox, config: dict) -> dict:
+    def measure(self, problem: Problem, sampler, sandbox) -> dict:
         """The stored measurement of `problem`, or a new one (stored before it is returned)."""
         found = self.get(problem.key())
         if found is None:
-            found = measure(problem, sampler, sandbox, config)
+            found = measure(problem, sampler, sandbox, self.config, self.seed)
             self._sink.write(found)
             self._by_key[found["key"]] = found
         return found
@@ -171,26 +152,25 @@ class MeasuredStore:
         self._sink.close()
 
 
-def calibrated(problem: Problem, m: dict, lo: float, hi: float, config: dict) -> CalibratedProblem:
+def calibrated(
+    problem: Problem, m: dict, config: CalibrationConfig, identity: dict, seed: int
+) -> CalibratedProblem:
     """The output record: the problem with its pass rate and calibration provenance."""
     d = problem.to_dict()
     d.update(
         pass_rate=m["pass_rate"],
         samples=m["samples"],
         n_passed=m["n_passed"],
-        learnability_zone=in_window(m["pass_rate"], lo, hi),
+        learnability_zone=in_window(m["pass_rate"], config.lo, config.hi),
     )
     d["calibration"] = {
-        k: config[k]
-        for k in (
-            "model",
-            "model_sha256",
-            "adapters",
-            "seed",
-            "temperature",
-            "chat",
-            "prompt_version",
-        )
+        "model": identity["name"],
+        "model_sha256": identity.get("sha256"),
+        "adapters": [a.get("sha256") for a in identity.get("adapters", [])],
+        "seed": seed,
+        "temperature": config.temperature,
+        "chat": config.solve.chat,
+        "prompt_version": config.solve.version,
     }
     return CalibratedProblem.from_dict(d)
 

@@ -80,8 +80,8 @@ def containment(a: frozenset, b: frozenset) -> float:
 def humaneval_index() -> tuple[frozenset, list[tuple[str, frozenset]]]:
     """HumanEval's entry-point names and the word 5-grams of each docstring."""
     problems = load_humaneval()
-    names = frozenset(p["entry_point"] for p in problems)
-    grams = [(p["task_id"], word_ngrams(docstring(p["prompt"]), 5)) for p in problems]
+    names = frozenset(p.entry_point for p in problems)
+    grams = [(p.source, word_ngrams(docstring(p.prompt), 5)) for p in problems]
     return names, grams
 
 

@@ -8,7 +8,7 @@ any, else from the whole text), then sorted by what it is. The entry point is th
 function the asserts call most; the prompt is its signature and docstring (HumanEval style); the
 solution is the imports, constants and functions that go with it.
 
-    parse_reply(text) -> ParsedProblem          # or raises ParseError(code, message)
+    parse_reply(text) -> Problem          # or raises ParseError(code, message)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import textwrap
 from collections import Counter
 from dataclasses import dataclass
 
+from laimark.core.records import Problem
 from laimark.execution.harness import _FENCE, strip_think  # one definition of what a code fence is
 
 # Lines at which a top-level code segment may start.
@@ -38,14 +39,6 @@ class ParseError(ValueError):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
-
-
-@dataclass
-class ParsedProblem:
-    prompt: str
-    tests: str
-    solution: str
-    entry_point: str
 
 
 # ---------------------------------------------------------------- finding code
@@ -224,8 +217,8 @@ def _prompt(entry: str, parts: _Parts) -> str:
     return ("\n".join(head) + "\n\n\n" if head else "") + "\n".join(lines) + "\n"
 
 
-def parse_reply(text: str) -> ParsedProblem:
-    """Parse a model's reply into a problem.
+def parse_reply(text: str) -> Problem:
+    """Parse a model's reply into a problem (prompt, tests, solution, entry point; the rest empty).
 
     Raises:
         ParseError: code is one of no_code, no_function, no_tests, no_docstring, no_solution.
@@ -247,7 +240,7 @@ def parse_reply(text: str) -> ParsedProblem:
         )
         + "\n"
     )
-    return ParsedProblem(prompt=prompt, tests=tests + "\n", solution=solution, entry_point=entry)
+    return Problem(prompt=prompt, tests=tests + "\n", solution=solution, entry_point=entry)
 
 
 def _rename_candidate(test: str, entry_point: str) -> str:

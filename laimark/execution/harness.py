@@ -5,8 +5,8 @@ completion gets the same verdict whichever stage looks at it. (In the original L
 stage assembled programs its own way; the training reward did not prepend the prompt, so a correct
 body-only answer scored 0.)
 
-A problem is anything with `prompt`, `tests` and `entry_point` (records.Problem, a HumanEval
-dict wrapped by `as_problem`). Completions are assembled in one of three modes:
+A problem is a `core.records.Problem` (HumanEval's tasks are converted to it when they are
+loaded), or anything else with `prompt`, `tests` and `entry_point`. Completions are assembled in one of three modes:
 
 * ``body``: the completion continues the prompt (raw completion): program = prompt + body.
 * ``function``: the completion holds the whole ``def``: program = the prompt's imports and helper
@@ -26,7 +26,6 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import dropwhile
-from types import SimpleNamespace
 
 from laimark.execution._wire import result_problem
 
@@ -278,13 +277,6 @@ def build_job(problem, completion: str, mode: str = "auto") -> dict:
         "tests": units,
         "entry_point": problem.entry_point,
     }
-
-
-def as_problem(d: dict):
-    """Wrap a HumanEval-style dict (prompt, test, entry_point) as a problem."""
-    return SimpleNamespace(
-        prompt=d["prompt"], tests=d.get("tests", d.get("test", "")), entry_point=d["entry_point"]
-    )
 
 
 # ---------------------------------------------------------------- verdicts

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import os
 import select
 import shutil
@@ -394,3 +395,28 @@ class Sandbox:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class SandboxConfig:
+    """Isolation and limits for model-written code: the flags of `core.cli.add_sandbox_args`."""
+
+    sandbox: str = "auto"
+    workers: int | None = None
+    timeout: float = 5.0
+    memory_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        if self.workers is not None and self.workers < 1:
+            raise ValueError("--workers must be >= 1")
+        if not self.timeout > 0 or self.memory_mb < 1:
+            raise ValueError("--timeout must be > 0 and --memory_mb >= 1")
+
+    def open(self) -> Sandbox:
+        """A started Sandbox with these settings (use it as a context manager)."""
+        limits = Limits(
+            timeout=self.timeout,
+            cpu_seconds=max(1, math.ceil(self.timeout)),
+            memory_mb=self.memory_mb,
+        )
+        return Sandbox(level=self.sandbox, workers=self.workers, limits=limits)

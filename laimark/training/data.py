@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import ast
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+from laimark.core.config import check
 from laimark.core.records import CalibratedProblem, FieldError, Problem, RecordError
+from laimark.core.solve import SolveFormat
+from laimark.tasks import known_types, task_type
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +26,6 @@ def load_curriculum(path: str, weighted: bool) -> list[tuple[str, Problem]]:
         RecordError: bad line, unknown problem_type, or --weighted without a pass_rate.
     """
     from laimark.core.records import load_records
-    from laimark.training.rewards import REWARDS
 
     if not Path(path).is_file():
         raise RecordError(
@@ -34,13 +37,13 @@ def load_curriculum(path: str, weighted: bool) -> list[tuple[str, Problem]]:
         )
     rows = []
     for line, rec in load_records(path, CalibratedProblem):
-        if rec.problem_type not in REWARDS:
+        if rec.problem_type not in known_types():
             raise RecordError(
                 path,
                 line,
                 "problem_type",
-                f"field 'problem_type' is "
-                f"{rec.problem_type!r}, which has no reward (known: {', '.join(REWARDS)})",
+                f"field 'problem_type' is {rec.problem_type!r}, which has no task type "
+                f"(known: {', '.join(known_types())})",
             )
         copies = 1
         if weighted:
@@ -124,33 +127,57 @@ def load_mbpp(source: str, split: str) -> list[tuple[str, Problem]]:
 def humaneval_problems() -> list[tuple[str, Problem]]:
     from laimark.evaluation.humaneval import load_humaneval
 
-    return [
-        (
-            p["task_id"],
-            Problem(
-                prompt=p["prompt"],
-                tests=p["test"],
-                entry_point=p["entry_point"],
-                source=p["task_id"],
-            ),
+    return [(p.source, p) for p in load_humaneval()]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """What laimark-train trains on: the data flags."""
+
+    curriculum: str = "data/calibrated_selfgen.jsonl"
+    selfgen_only: bool = False
+    mbpp: str | None = None
+    mbpp_split: str | None = None
+    train_on_humaneval: bool = False
+    weighted: bool = False
+
+    def __post_init__(self) -> None:
+        curated = self.mbpp or self.train_on_humaneval
+        check(
+            not (self.selfgen_only and curated),
+            "--selfgen_only trains on the curriculum alone: drop --mbpp/--train_on_humaneval",
         )
-        for p in load_humaneval()
-    ]
+        check(
+            self.curriculum != "none" or bool(curated),
+            "--curriculum none leaves nothing to train on: add --mbpp (or --train_on_humaneval)",
+        )
+        check(
+            self.selfgen_only or bool(curated),
+            "give --selfgen_only (the curriculum alone) or a curated set: --mbpp FILE|hub",
+        )
+        check(
+            not (self.weighted and self.curriculum == "none"),
+            "--weighted weights curriculum problems by pass_rate; there is no curriculum",
+        )
+        check(
+            self.mbpp_split is None or self.mbpp == "hub",
+            "--mbpp_split only applies to --mbpp hub (a local file is used whole)",
+        )
 
 
-def load_training_problems(args) -> tuple[list[tuple[str, Problem]], dict]:
+def load_training_problems(data: DataConfig) -> tuple[list[tuple[str, Problem]], dict]:
     """Every training problem with its origin, and what the sidecar says about the data."""
     from laimark.core.records import file_sha256
     from laimark.curriculum.checks import humaneval_overlap
 
     meta: dict = {"sources": {}, "contaminated": [], "humaneval_overlap": []}
     problems: list[tuple[str, Problem]] = []
-    if args.curriculum != "none":
-        rows = load_curriculum(args.curriculum, args.weighted)
+    if data.curriculum != "none":
+        rows = load_curriculum(data.curriculum, data.weighted)
         meta["sources"]["curriculum"] = {
-            "path": args.curriculum,
+            "path": data.curriculum,
             "rows": len(rows),
-            "sha256": file_sha256(args.curriculum),
+            "sha256": file_sha256(data.curriculum),
         }
         for origin, p in dict(rows).items():
             if why := humaneval_overlap(p.prompt, p.entry_point):
@@ -163,40 +190,37 @@ def load_training_problems(args) -> tuple[list[tuple[str, Problem]], dict]:
             )
             meta["contaminated"].append("curriculum problems overlap HumanEval")
         problems += rows
-    if args.mbpp:
-        split = args.mbpp_split or "test"
-        rows = load_mbpp(args.mbpp, split)
-        sha = None if args.mbpp == "hub" else file_sha256(args.mbpp)
+    if data.mbpp:
+        split = data.mbpp_split or "test"
+        rows = load_mbpp(data.mbpp, split)
+        sha = None if data.mbpp == "hub" else file_sha256(data.mbpp)
         meta["sources"]["mbpp"] = {
-            "path": args.mbpp,
-            "split": split if args.mbpp == "hub" else None,
+            "path": data.mbpp,
+            "split": split if data.mbpp == "hub" else None,
             "rows": len(rows),
             "sha256": sha,
         }
         problems += rows
-    if args.train_on_humaneval:
+    if data.train_on_humaneval:
         rows = humaneval_problems()
         meta["sources"]["humaneval"] = {"rows": len(rows)}
         meta["contaminated"].append("--train_on_humaneval: trained on the HumanEval test set")
         log.warning("training on HumanEval: every output is marked contaminated")
         problems += rows
     if not problems:
-        raise RecordError(args.curriculum, 0, None, "no training problems")
+        raise RecordError(data.curriculum, 0, None, "no training problems")
     return problems, meta
 
 
-def build_dataset(problems, chat: bool, system_prompt: str | None):
-    """A `datasets.Dataset` with TRL's `prompt` column (the shared solve prompt) and the columns
-    the reward reads."""
+def build_dataset(problems, fmt: SolveFormat):
+    """A `datasets.Dataset` with TRL's `prompt` column (each problem's request in the solve
+    format, from its task type) and the columns the reward rebuilds the problem from."""
     from datasets import Dataset
 
-    from laimark.curriculum.prompts import SOLVE_SYSTEM, solve_prompt
-
-    system = SOLVE_SYSTEM if system_prompt is None else system_prompt
     return Dataset.from_list(
         [
             {
-                "prompt": solve_prompt(p.prompt, chat=chat, system_prompt=system),
+                "prompt": task_type(p.problem_type).prompt(p, fmt),
                 "problem_prompt": p.prompt,
                 "tests": p.tests,
                 "entry_point": p.entry_point,

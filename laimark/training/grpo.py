@@ -14,25 +14,25 @@ import logging
 import time
 from pathlib import Path
 
-from laimark.models.loading import ADAPTER_META as META_NAME
-from laimark.models.loading import ModelError, adapter_chain, adapter_sha256  # noqa: F401 (re-exported)
+from laimark.models.loading import ADAPTER_META, adapter_sha256
+from laimark.training.rewards import GroupAgreement, make_reward
 
 log = logging.getLogger(__name__)
 
 LOG_NAME = "train_log.jsonl"
 
 
-# ---------------------------------------------------------------- adapter chain
 # ---------------------------------------------------------------- TRL
 def grpo_setup(args, out: Path, loaded, dataset, sandbox):
-    """GRPOConfig, LoRA config, reward and callbacks -> (GRPOTrainer, GroupAgreement)."""
+    """GRPOConfig, LoRA config, reward and callbacks -> (GRPOTrainer, GroupAgreement).
+
+    `args` is the stage's `TrainConfig` (`laimark.training.stage`).
+    """
     import importlib.util
 
     import torch
     from peft import LoraConfig
     from trl import GRPOConfig, GRPOTrainer
-
-    from laimark.training.rewards import GroupAgreement, make_reward
 
     on_cpu = loaded.model.device.type == "cpu"
     use_vllm = not args.no_vllm and (
@@ -79,7 +79,7 @@ def grpo_setup(args, out: Path, loaded, dataset, sandbox):
         task_type="CAUSAL_LM",
     )
     tracker = GroupAgreement(
-        make_reward(sandbox, chat=not args.raw_completion, mode=args.reward), args.num_generations
+        make_reward(sandbox, args.solve, mode=args.reward), args.num_generations
     )
     trainer = GRPOTrainer(
         model=loaded.model,
@@ -160,24 +160,13 @@ def plot_rewards(rows: list[dict], png: Path) -> None:
     plt.close(fig)
 
 
-def write_outputs(
-    args,
-    out: Path,
-    loaded,
-    trainer,
-    tracker,
-    result,
-    chain,
-    data_meta,
-    sandbox_info: dict,
-    seconds: float,
-) -> None:
-    """The sidecar (everything needed to trust and reuse the adapter) and the reward plot."""
-    import resource
-    from importlib.metadata import version
+def record_outputs(run, args, out: Path, trainer, tracker, result, chain, data_meta) -> None:
+    """Everything needed to trust and reuse the adapter, into the run's sidecar; the reward plot.
 
-    from laimark.core.records import write_meta
-    from laimark.curriculum.prompts import PROMPT_VERSION
+    The keys other code reads (`chain`, `apply`, `contaminated`; see `models.adapter_chain`)
+    keep the names earlier sidecars used.
+    """
+    import resource
 
     rows = read_log(out / LOG_NAME)
     if rows:
@@ -185,62 +174,46 @@ def write_outputs(
     config = trainer.args.to_dict()
     inherited = []
     for p in chain:
-        earlier = Path(p) / META_NAME
+        earlier = Path(p) / ADAPTER_META
         if earlier.is_file() and json.loads(earlier.read_text()).get("contaminated"):
             inherited.append(f"base adapter {p} is contaminated")
     why = data_meta["contaminated"] + inherited
     step_seconds = [r["seconds"] for r in rows]
-    write_meta(
-        out / "adapter",
-        {
-            "stage": "train_grpo",
-            "args": vars(args),
-            "seed": args.seed,
-            "contaminated": bool(why),
-            "contamination": why,
-            "adapter": {"path": str(out), "sha256": adapter_sha256(out)},
-            "chain": [{"path": str(Path(p).resolve()), "sha256": adapter_sha256(p)} for p in chain],
-            "apply": [str(Path(p).resolve()) for p in chain] + [str(out)],
-            "model": loaded.identity,
-            "prompt_version": PROMPT_VERSION,
-            "data": data_meta,
-            "reward": {
-                "mode": args.reward,
-                "chat": not args.raw_completion,
-                "sandbox": sandbox_info,
-            },
-            "grpo": {
-                k: config[k]
-                for k in (
-                    "num_generations",
-                    "learning_rate",
-                    "beta",
-                    "loss_type",
-                    "max_completion_length",
-                    "temperature",
-                    "num_train_epochs",
-                    "lr_scheduler_type",
-                    "warmup_steps",
-                    "use_vllm",
-                )
-            },
-            "implicit_trl_defaults": {k: config.get(k) for k in _IMPLICIT_TRL},
-            "grpo_config": config,
-            "versions": {p: version(p) for p in ("trl", "peft", "transformers", "torch")},
-            "summary": {
-                "steps": trainer.state.global_step,
-                "seconds": round(seconds, 1),
-                "seconds_per_step": round(sum(step_seconds) / len(step_seconds), 2)
-                if rows
-                else None,
-                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-                "final_reward": rows[-1]["reward"] if rows else None,
-                "zero_signal_frac_mean": _mean([r.get("zero_signal_frac") for r in rows]),
-                "train_metrics": result.metrics,
-                "reward_calls": len(tracker.history),
-            },
+    run.record(
+        contaminated=bool(why),
+        contamination=why,
+        adapter={"path": str(out), "sha256": adapter_sha256(out)},
+        chain=[{"path": str(Path(p).resolve()), "sha256": adapter_sha256(p)} for p in chain],
+        apply=[str(Path(p).resolve()) for p in chain] + [str(out)],
+        data=data_meta,
+        reward={"mode": args.reward, "chat": args.solve.chat},
+        grpo={k: config[k] for k in _GRPO_KEYS},
+        implicit_trl_defaults={k: config.get(k) for k in _IMPLICIT_TRL},
+        grpo_config=config,
+        counts={
+            "steps": trainer.state.global_step,
+            "seconds_per_step": round(sum(step_seconds) / len(step_seconds), 2) if rows else None,
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+            "final_reward": rows[-1]["reward"] if rows else None,
+            "zero_signal_frac_mean": _mean([r.get("zero_signal_frac") for r in rows]),
+            "train_metrics": result.metrics,
+            "reward_calls": len(tracker.history),
         },
     )
+
+
+_GRPO_KEYS = (
+    "num_generations",
+    "learning_rate",
+    "beta",
+    "loss_type",
+    "max_completion_length",
+    "temperature",
+    "num_train_epochs",
+    "lr_scheduler_type",
+    "warmup_steps",
+    "use_vllm",
+)
 
 
 def _mean(values):

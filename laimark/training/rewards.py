@@ -1,12 +1,12 @@
-"""GRPO rewards: the shared judging harness, shaped the way TRL's GRPOTrainer calls rewards.
+"""GRPO rewards: each problem's task type judging each rollout, shaped the way TRL calls rewards.
 
 A reward is a plain function `(completions, **columns) -> list[float | None]`: TRL passes the
 completions of one generation batch plus every dataset column, repeated once per completion.
-`judge_reward` dispatches on the `problem_type` column, so a new task type (deduction, abduction,
-...) plugs in by adding one entry to `REWARDS`. Code problems are judged by `laimark.execution.harness`,
-with the assembly mode of the rollout prompt (`prompts.solve_mode`): the exact judgement that
-calibration and evaluation make. (The original code judged training rollouts its own way and
-scored correct body-only answers 0.)
+`judge_reward` rebuilds each row's `Problem` from its columns and hands the rows of each
+`problem_type` to that task type (`laimark.tasks`), which judges them in the sandbox with the
+rollout prompt's solve format (its stop strings and assembly mode): the exact judgement that
+calibration and evaluation make. A new task type needs no change here. (The original code judged
+training rollouts its own way and scored correct body-only answers 0.)
 
 `GroupAgreement` wraps a reward and logs, per generation batch, the share of groups whose
 rewards all agree: such a group has zero advantage and teaches the policy nothing.
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from types import SimpleNamespace
+
+from laimark.core.records import Problem
+from laimark.core.solve import SolveFormat
+from laimark.tasks import task_type
 
 log = logging.getLogger(__name__)
 
 REWARD_MODES = ("binary", "fractional")
-# Names older files use for a plain "write this function" problem.
-CODE_ALIASES = ("code", "selfgen", "induction", "mbpp", "humaneval")
 
 
 def completion_text(completion) -> str:
@@ -32,98 +33,76 @@ def completion_text(completion) -> str:
     return "".join(m.get("content") or "" for m in completion if m.get("role") == "assistant")
 
 
-def code_reward(
+def judge_reward(
     completions: Sequence,
     *,
     problem_prompt: Sequence[str],
     tests: Sequence[str],
     entry_point: Sequence[str],
+    problem_type: Sequence[str] | None = None,
     sandbox,
-    mode: str = "auto",
+    fmt: SolveFormat | None = None,
     fractional: bool = False,
     **_: object,
-) -> list[float]:
-    """Judge code completions in the sandbox: 1.0/0.0, or the share of asserts passed.
+) -> list[float | None]:
+    """Judge each completion as its row's task type does: 1.0/0.0, or the share of tests passed.
 
     Args:
         completions: one per row (strings, or chat message lists).
-        problem_prompt, tests, entry_point: the problem's columns, one per row.
+        problem_prompt, tests, entry_point, problem_type: the problem's columns, one per row
+            (`problem_type` absent: all "code").
         sandbox: an open `laimark.execution.sandbox.Sandbox`.
-        mode: harness assembly mode; use `prompts.solve_mode(chat)` of the rollout prompt.
-        fractional: reward `Verdict.fraction` instead of `Verdict.passed`.
+        fmt: the solve format the rollouts were asked in (default: the shared chat format).
+        fractional: reward the share of tests passed instead of all-or-nothing.
+
+    Returns:
+        One reward per row; None for a row whose type has no task type registered.
 
     Example (needs bubblewrap or `Sandbox("process")`):
 
     >>> from laimark.execution.sandbox import Sandbox
     >>> with Sandbox(workers=1) as sb:
-    ...     code_reward(["    return a + b\\n", "    return a - b\\n"],
-    ...                 problem_prompt=["def add(a, b):\\n"] * 2,
-    ...                 tests=["assert add(1, 2) == 3\\nassert add(0, 0) == 0"] * 2,
-    ...                 entry_point=["add"] * 2, sandbox=sb, mode="body", fractional=True)
+    ...     judge_reward(["    return a + b\\n", "    return a - b\\n"],
+    ...                  problem_prompt=["def add(a, b):\\n"] * 2,
+    ...                  tests=["assert add(1, 2) == 3\\nassert add(0, 0) == 0"] * 2,
+    ...                  entry_point=["add"] * 2, sandbox=sb, fmt=SolveFormat.make(raw=True),
+    ...                  fractional=True)
     [1.0, 0.5]
     """
-    from laimark.execution.harness import judge_many
-
-    problems = [
-        SimpleNamespace(prompt=p, tests=t, entry_point=e)
-        for p, t, e in zip(problem_prompt, tests, entry_point, strict=True)
+    fmt = fmt or SolveFormat()
+    types = problem_type or ["code"] * len(completions)
+    rows = [
+        Problem(prompt=p, tests=t, entry_point=e, problem_type=k)
+        for p, t, e, k in zip(problem_prompt, tests, entry_point, types, strict=True)
     ]
-    texts = [completion_text(c) for c in completions]
-    verdicts = judge_many(sandbox, zip(problems, texts, strict=True), mode=mode)
-    return [v.fraction if fractional else float(v.passed) for v in verdicts]
-
-
-REWARDS: dict[str, Callable[..., list[float | None]]] = {name: code_reward for name in CODE_ALIASES}
-
-
-def judge_reward(
-    completions: Sequence, problem_type: Sequence[str], **columns
-) -> list[float | None]:
-    """Route each row to the reward of its `problem_type`; None for a type with no reward.
-
-    `columns` holds every dataset column (lists, one value per row) and the fixed arguments
-    that `make_reward` binds (sandbox, mode, fractional); each type's reward takes what it needs.
-    """
     out: list[float | None] = [None] * len(completions)
-    for ptype in sorted(set(problem_type)):
-        rows = [i for i, t in enumerate(problem_type) if t == ptype]
-        fn = REWARDS.get(ptype)
-        if fn is None:
-            log.warning("no reward for problem_type %r (%d rows): reward None", ptype, len(rows))
+    for kind in sorted(set(types)):
+        idx = [i for i, k in enumerate(types) if k == kind]
+        try:
+            task = task_type(kind)
+        except KeyError as e:
+            log.warning("%s (%d rows): reward None", e.args[0], len(idx))
             continue
-        sub = {
-            k: [v[i] for i in rows] if _is_column(v, completions) else v for k, v in columns.items()
-        }
-        for i, r in zip(rows, fn([completions[i] for i in rows], **sub), strict=True):
-            out[i] = r
+        pairs = [(rows[i], completion_text(completions[i])) for i in idx]
+        for i, v in zip(idx, task.judge(sandbox, pairs, fmt), strict=True):
+            out[i] = task.reward(v, fractional)
     return out
 
 
-def _is_column(value, completions) -> bool:
-    return isinstance(value, list) and len(value) == len(completions)
-
-
-def make_reward(sandbox, *, chat: bool = True, mode: str = "binary") -> Callable:
-    """`judge_reward` bound to a sandbox, the rollout prompt's assembly mode and a reward mode.
+def make_reward(sandbox, fmt: SolveFormat | None = None, mode: str = "binary") -> Callable:
+    """`judge_reward` bound to a sandbox, the rollouts' solve format and a reward mode.
 
     Args:
         sandbox: an open Sandbox, kept for the whole run (workers stay warm).
-        chat: whether rollouts use the chat form of `prompts.solve_prompt`.
+        fmt: the solve format of the rollout prompts (default: the shared chat format).
         mode: "binary" (1.0 if every test passes) or "fractional" (share of tests passed).
     """
-    from laimark.curriculum.prompts import solve_mode
-
     if mode not in REWARD_MODES:
         raise ValueError(f"reward mode must be one of {REWARD_MODES}, got {mode!r}")
 
-    def reward(completions, problem_type, **columns):
+    def reward(completions, **columns):
         return judge_reward(
-            completions,
-            problem_type,
-            sandbox=sandbox,
-            mode=solve_mode(chat),
-            fractional=mode == "fractional",
-            **columns,
+            completions, sandbox=sandbox, fmt=fmt, fractional=mode == "fractional", **columns
         )
 
     reward.__name__ = f"{mode}_reward"

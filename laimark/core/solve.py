@@ -1,0 +1,143 @@
+"""The solve format: how a problem is put to the policy and how its answer is read back.
+
+One `SolveFormat` is built from the same flags in every command (`add_solve_args`) and used by
+calibration, the GRPO rollouts and reward, and evaluation, so that a pass rate measured in
+calibration means the same thing in training and evaluation. It holds the system prompt, the user
+template, chat or raw, the harness assembly mode, the stop strings and a version. Changing a
+template here must bump `PROMPT_VERSION`: it is written into every output's sidecar, and results
+made with different versions are not comparable.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+PROMPT_VERSION = "solve-v1"
+
+SOLVE_SYSTEM = "You are an expert Python programmer. You write correct, self-contained code."
+
+SOLVE_INSTRUCTION = (
+    "Complete the following Python function. Reply with the complete function, including its "
+    "signature and any imports it needs, in a single ```python code block.\n\n"
+    "```python\n{prompt}```"
+)
+
+# Where a raw (non-chat) completion of a function body ends: human-eval's usual stop strings.
+RAW_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")
+
+
+@dataclass(frozen=True)
+class SolveFormat:
+    """How a problem's prompt (signature + docstring) becomes a request, and its answer a program.
+
+    Attributes:
+        chat: a chat-message list (the sampler applies the model's chat template), or the raw
+            prompt text, which the model continues with the function body.
+        system_prompt: the chat system message; "" for none. Unused when not `chat`.
+        user_template: the chat user message, with `{prompt}` where the problem goes.
+        assembly: the harness mode that turns an answer into a program ("auto", "body",
+            "function"; see `laimark.execution.harness`).
+        stop: strings at which an answer is cut (raw completions stop at the next top-level
+            statement).
+        version: the templates' version, recorded in every sidecar.
+    """
+
+    chat: bool = True
+    system_prompt: str = SOLVE_SYSTEM
+    user_template: str = SOLVE_INSTRUCTION
+    assembly: str = "auto"
+    stop: tuple[str, ...] = ()
+    version: str = PROMPT_VERSION
+
+    @classmethod
+    def make(
+        cls, raw: bool = False, system_prompt: str | None = None, full_function: bool = False
+    ) -> SolveFormat:
+        """The format chosen by the solve flags; `system_prompt` None means the shared one.
+
+        Raises:
+            ValueError: a system prompt or whole-function judging asked for with a raw completion.
+        """
+        if raw and (system_prompt is not None or full_function):
+            raise ValueError(
+                "--system_prompt and --full_function need the chat template: a raw completion "
+                "has no system message and continues the prompt with the body"
+            )
+        if raw:
+            return cls(chat=False, system_prompt="", assembly="body", stop=RAW_STOP)
+        system = SOLVE_SYSTEM if system_prompt is None else system_prompt
+        return cls(system_prompt=system, assembly="function" if full_function else "auto")
+
+    def prompt(self, problem_prompt: str) -> list[dict] | str:
+        """The request for one problem: chat messages, or the raw prompt text.
+
+        >>> SolveFormat.make(raw=True).prompt("def f():\\n")
+        'def f():\\n'
+        >>> [m["role"] for m in SolveFormat().prompt("def f():\\n")]
+        ['system', 'user']
+        """
+        if not self.chat:
+            return problem_prompt
+        text = problem_prompt if problem_prompt.endswith("\n") else problem_prompt + "\n"
+        messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return messages + [{"role": "user", "content": self.user_template.format(prompt=text)}]
+
+    def cut(self, answer: str) -> str:
+        """`answer` cut at the first stop string (what a sampler with these stops returns)."""
+        return truncate_at_stop(answer, self.stop)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        return d
+
+
+def add_solve_args(parser: argparse.ArgumentParser) -> None:
+    """The solve-format flags, spelled the same in calibrate, train and eval."""
+    g = parser.add_argument_group("solve format (the same in calibration, training, evaluation)")
+    style = g.add_mutually_exclusive_group()
+    style.add_argument(
+        "--chat",
+        dest="raw",
+        action="store_false",
+        help="chat template; the model writes the whole function (default)",
+    )
+    style.add_argument(
+        "--raw",
+        "--raw_completion",
+        dest="raw",
+        action="store_true",
+        help="raw completion: the model continues the prompt with the function body",
+    )
+    g.add_argument(
+        "--system_prompt",
+        default=None,
+        help="chat system message (default: the shared solve prompt's; '' for none)",
+    )
+    g.add_argument(
+        "--full_function",
+        action="store_true",
+        help="judge each answer as a whole function (default: whole function if it defines "
+        "the entry point, else a body)",
+    )
+    parser.set_defaults(raw=False)  # --chat and --raw share `raw`
+
+
+def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
+    """Cut `text` at the earliest occurrence of any stop string (the stop string is dropped).
+
+    >>> truncate_at_stop("    return 1\ndef g():", RAW_STOP)
+    '    return 1'
+    """
+    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=len(text))
+    return text[:cut]
+
+
+def solve_format_of(ns: argparse.Namespace) -> SolveFormat:
+    """The SolveFormat chosen by the flags of `add_solve_args` (for `core.config.nested`)."""
+    return SolveFormat.make(ns.raw, ns.system_prompt, ns.full_function)
+
+
+solve_format_of.reads = {"raw", "system_prompt", "full_function"}  # type: ignore[attr-defined]

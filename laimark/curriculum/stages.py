@@ -1,0 +1,411 @@
+"""The curriculum stages as the commands run them: check, generate, calibrate, both in one loop.
+
+Each stage takes its typed config, opens its output through `core.runs.Run` (overwrite and
+resume rules, the sidecar) and returns an exit code: 0 done, 1 nothing produced. The commands
+(`check.py`, `generate_problems.py`, `calibrate_problems.py`, `generate_and_calibrate_hf.py`)
+only parse flags into these configs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from laimark.core.cli import EXIT_FAILED, EXIT_OK, printable
+from laimark.core.config import check, nested
+from laimark.core.records import CalibratedProblem, Problem, load_records, write_jsonl_atomic
+from laimark.core.runs import Run
+from laimark.curriculum.calibrate import (
+    CalibrationConfig,
+    MeasuredStore,
+    calibrated,
+    in_window,
+    plot_histogram,
+    prefilter,
+    window_counts,
+)
+from laimark.curriculum.checks import check_problems
+from laimark.curriculum.generate import GenerationConfig, GenerationRun
+from laimark.execution.sandbox import SandboxConfig
+from laimark.models import sampling
+from laimark.models.sampling import ModelConfig
+
+log = logging.getLogger(__name__)
+
+
+# ---------------------------------------------------------------- check
+@dataclass(frozen=True)
+class CheckConfig:
+    """laimark-check: is a curriculum file fit to train on? Writes nothing but its report."""
+
+    path: str = ""
+    json: bool = False
+    min_tests: int = 3
+    jaccard_threshold: float = 0.7
+    no_humaneval: bool = False
+    sandbox: SandboxConfig = nested(SandboxConfig)
+
+
+def check_file(config: CheckConfig) -> int:
+    records = load_records(config.path, CalibratedProblem)
+    with config.sandbox.open() as sandbox:
+        findings = check_problems(
+            records,
+            sandbox,
+            min_tests=config.min_tests,
+            jaccard_threshold=config.jaccard_threshold,
+            humaneval=not config.no_humaneval,
+            progress=not config.json,
+        )
+    for f in findings:
+        if config.json:
+            print(json.dumps(f.to_dict()))
+        elif not f.ok:
+            # Notes quote the sandbox's verdicts, so they hold text the model wrote.
+            print(printable(f"{config.path}:{f.line}: {f.entry_point}: " + "; ".join(f.notes)))
+    bad = sum(not f.ok for f in findings)
+    if not config.json:
+        print(
+            f"{len(findings)} records, {len(findings) - bad} ok, {bad} with problems "
+            f"(sandbox: {sandbox.level})"
+        )
+    return EXIT_FAILED if bad else EXIT_OK
+
+
+# ---------------------------------------------------------------- generate
+@dataclass(frozen=True)
+class GenerateConfig:
+    """laimark-generate: write up to `count` verified problems to `output`."""
+
+    output: str = "runs/candidates.jsonl"
+    count: int = 50
+    seed: int = 0
+    max_attempts: int | None = None  # None: 10 x count
+    journal: str | None = None  # None: <output>.journal.jsonl
+    resume: bool = False
+    generation: GenerationConfig = nested(GenerationConfig)
+    model: ModelConfig = nested(ModelConfig)
+    sandbox: SandboxConfig = nested(SandboxConfig)
+
+    # A finished run may be extended: these decide how far it goes, not what it makes.
+    RESUME_FREE = ("count", "max_attempts", "journal", "model.device", "model.ollama_host")
+
+    def __post_init__(self) -> None:
+        check(self.count >= 1, "--count must be >= 1")
+        check(self.max_attempts is None or self.max_attempts >= 1, "--max_attempts must be >= 1")
+
+
+def generate(config: GenerateConfig) -> int:
+    journal = Path(config.journal or config.output + ".journal.jsonl")
+    run = Run(
+        "laimark-generate",
+        config.output,
+        config,
+        resume=config.resume,
+        side=[journal],
+        free=GenerateConfig.RESUME_FREE,
+    )
+    sampler = sampling.sampler_for(config.model)
+    run.check_model(sampler.identity)
+    gen = GenerationRun(
+        journal,
+        run.resumed,
+        config.generation,
+        config.seed,
+        dict(sampler.identity),
+        config.model.batch_size,
+    )
+    gen.replay()
+    accepted, count = gen.screener.accepted, config.count
+    if gen.rounds:
+        log.info(
+            "resumed: %d rounds, %d attempts, %d accepted", gen.rounds, gen.attempts, len(accepted)
+        )
+    max_attempts = config.max_attempts or 10 * count
+    with (
+        config.sandbox.open() as sandbox,
+        tqdm(
+            total=count, desc="accepted", unit="problem", initial=min(len(accepted), count)
+        ) as bar,
+    ):
+        run.record(sandbox=sandbox.describe())
+        run.write()
+        while len(accepted) < count and gen.attempts < max_attempts:
+            before = len(accepted)
+            gen.commit(gen.run_round(sampler, sandbox))
+            write_jsonl_atomic(config.output, accepted[:count])
+            bar.update(min(len(accepted), count) - min(before, count))
+            bar.set_postfix(attempts=gen.attempts)
+            log.debug("round %d: %s", gen.rounds, dict(gen.screener.reasons))
+    gen.close()
+    kept = accepted[:count]
+    write_jsonl_atomic(config.output, kept)
+    summary = gen.summary()
+    work = sum(summary["seconds"].values())
+    run.record(
+        journal=str(journal),
+        funnel=summary.pop("funnel"),
+        counts={
+            **summary,
+            "written": len(kept),
+            "surplus": len(accepted) - len(kept),
+            "complete": len(kept) >= count,
+            "accepted_per_hour": round(len(kept) / work * 3600, 2) if work else None,
+        },
+    )
+    run.finish(work_seconds=work)
+    _log_funnel(run.meta["funnel"], len(kept), config.output)
+    if len(kept) < count:
+        log.warning(
+            "stopped after %d attempts (--max_attempts) with %d of %d problems",
+            gen.attempts,
+            len(kept),
+            count,
+        )
+    return EXIT_OK if kept else EXIT_FAILED
+
+
+def _log_funnel(funnel: dict, written: int, output: str) -> None:
+    log.info(
+        "funnel: %s; wrote %d problems to %s",
+        " -> ".join(f"{k} {v}" for k, v in funnel.items()),
+        written,
+        output,
+    )
+
+
+# ---------------------------------------------------------------- calibrate
+@dataclass(frozen=True)
+class CalibrateConfig:
+    """laimark-calibrate: measure each input problem's pass rate; keep those in the window."""
+
+    input: str = ""
+    output: str = ""
+    seed: int = 0
+    measured: str | None = None  # None: <output>.measured.jsonl
+    plot: str | None = None  # None: <output>.hist.png
+    keep_all: bool = False
+    resume: bool = False
+    jaccard_threshold: float = 0.7
+    keep_humaneval_overlap: bool = False
+    window: CalibrationConfig = nested(CalibrationConfig)
+    model: ModelConfig = nested(ModelConfig)
+    sandbox: SandboxConfig = nested(SandboxConfig)
+
+    # The window and what is written may change: measurements depend on neither.
+    RESUME_FREE = (
+        "measured",
+        "plot",
+        "keep_all",
+        "window.lo",
+        "window.hi",
+        "model.device",
+        "model.ollama_host",
+        "model.batch_size",
+    )
+
+    def __post_init__(self) -> None:
+        check(0 < self.jaccard_threshold <= 1, "--jaccard_threshold must be in (0, 1]")
+
+
+def calibrate(config: CalibrateConfig) -> int:
+    records = load_records(config.input, Problem)
+    measured_path = Path(config.measured or config.output + ".measured.jsonl")
+    run = Run(
+        "laimark-calibrate",
+        config.output,
+        config,
+        resume=config.resume,
+        side=[measured_path],
+        free=CalibrateConfig.RESUME_FREE,
+    )
+    run.add_input(config.input)
+    window = config.window
+    kept, dropped = prefilter(records, config.jaccard_threshold, config.keep_humaneval_overlap)
+    for d in dropped:
+        log.info("%s:%d: %s dropped (%s)", config.input, d["line"], d["entry_point"], d["note"])
+    sampler = sampling.sampler_for(config.model)
+    run.check_model(sampler.identity)
+    identity = dict(sampler.identity)
+    store = MeasuredStore(measured_path, run.resumed, window, config.seed)
+    with config.sandbox.open() as sandbox:
+        run.record(sandbox=sandbox.describe(), solve_format=window.solve.to_dict())
+        run.write()
+        measurements = [
+            store.measure(p, sampler, sandbox)
+            for _, p in tqdm(kept, desc="calibrating", unit="problem")
+        ]
+    store.close()
+    out = [calibrated(p, m, window, identity, config.seed) for (_, p), m in zip(kept, measurements)]
+    out = [r for r in out if config.keep_all or r.learnability_zone]
+    write_jsonl_atomic(config.output, out)
+    counts = window_counts(measurements, window.lo, window.hi)
+    plot = config.plot or config.output + ".hist.png"
+    title = f"{counts['in_window']} of {counts['measured']} problems in the window"
+    plot_histogram(measurements, window.lo, window.hi, plot, title)
+    counts.update(
+        input=len(records),
+        dropped_duplicate=sum(d["reason"] == "duplicate" for d in dropped),
+        dropped_humaneval_overlap=sum(d["reason"] == "humaneval_overlap" for d in dropped),
+        written=len(out),
+    )
+    run.record(
+        counts=counts,
+        measured=str(measured_path),
+        plot=plot,
+        dropped=dropped,
+        funnel=_funnel(config.input, counts),
+    )
+    run.finish()
+    log.info(
+        "%d of %d measured problems in [%g, %g] (too hard %d, too easy %d); wrote %d to %s",
+        counts["in_window"],
+        counts["measured"],
+        window.lo,
+        window.hi,
+        counts["too_hard"],
+        counts["too_easy"],
+        len(out),
+        config.output,
+    )
+    return EXIT_OK if counts["in_window"] else EXIT_FAILED
+
+
+def _funnel(input_path: str, counts: dict) -> dict:
+    """The whole survival funnel: generation's (from the input's sidecar, if any), then ours."""
+    funnel = {}
+    try:
+        funnel = dict(json.loads(Path(input_path + ".meta.json").read_text()).get("funnel", {}))
+    except (OSError, ValueError):
+        pass
+    funnel.update(input=counts["input"], measured=counts["measured"], in_window=counts["in_window"])
+    return funnel
+
+
+# ---------------------------------------------------------------- generate and calibrate
+@dataclass(frozen=True)
+class PipelineConfig:
+    """generate_and_calibrate_hf: generate, verify and calibrate until `target` are in the window."""
+
+    output: str = "runs/calibrated_hf.jsonl"
+    target: int = 20
+    seed: int = 0
+    max_attempts: int | None = None  # None: 20 x target
+    harder_variants: bool = False
+    keep_all: bool = False
+    resume: bool = False
+    generation: GenerationConfig = nested(GenerationConfig)
+    window: CalibrationConfig = nested(CalibrationConfig)
+    model: ModelConfig = nested(ModelConfig)
+    sandbox: SandboxConfig = nested(SandboxConfig)
+
+    RESUME_FREE = ("target", "max_attempts", "keep_all", "model.device", "model.ollama_host")
+
+    def __post_init__(self) -> None:
+        check(self.target >= 1, "--target must be >= 1")
+        check(self.max_attempts is None or self.max_attempts >= 1, "--max_attempts must be >= 1")
+
+
+class _Kept:
+    """What calibration kept and measured, rebuilt identically from a journal on resume."""
+
+    def __init__(self, config: PipelineConfig, gen: GenerationRun, store: MeasuredStore, identity):
+        self.config, self.gen, self.store, self.identity = config, gen, store, identity
+        self.kept: list[CalibratedProblem] = []
+        self.measured: list[dict] = []
+
+    def absorb(self, results: list[dict]) -> None:
+        c = self.config
+        for r in results:
+            m = r.get("calibration")
+            if m is None:
+                continue
+            self.measured.append(self.store.get(m["key"]) or m)  # the full one, if the file has it
+            record = calibrated(r["problem"], m, c.window, self.identity, c.seed)
+            if c.keep_all or record.learnability_zone:
+                self.kept.append(record)
+            if c.harder_variants and m["pass_rate"] >= c.window.lo:
+                self.gen.request_variant(r["problem"])
+
+    def in_window(self) -> int:
+        return sum(bool(k.learnability_zone) for k in self.kept)
+
+
+def generate_and_calibrate(config: PipelineConfig) -> int:
+    journal, measured = (Path(config.output + s) for s in (".journal.jsonl", ".measured.jsonl"))
+    run = Run(
+        "generate_and_calibrate_hf",
+        config.output,
+        config,
+        resume=config.resume,
+        side=[journal, measured],
+        free=PipelineConfig.RESUME_FREE,
+    )
+    sampler = sampling.sampler_for(config.model)
+    run.check_model(sampler.identity)
+    identity, window, target = dict(sampler.identity), config.window, config.target
+    gen = GenerationRun(
+        journal, run.resumed, config.generation, config.seed, identity, config.model.batch_size
+    )
+    store = MeasuredStore(measured, run.resumed, window, config.seed)
+    state = _Kept(config, gen, store, identity)
+    gen.replay(state.absorb)
+    max_attempts = config.max_attempts or 20 * target
+    with (
+        config.sandbox.open() as sandbox,
+        tqdm(
+            total=target, desc="in window", unit="problem", initial=min(state.in_window(), target)
+        ) as bar,
+    ):
+        run.record(sandbox=sandbox.describe(), solve_format=window.solve.to_dict())
+        run.write()
+        while state.in_window() < target and gen.attempts < max_attempts:
+            results, found = gen.run_round(sampler, sandbox), state.in_window()
+            begin = time.perf_counter()
+            for r in results:
+                if r["stage"] is None and found < target:
+                    m = store.measure(r["problem"], sampler, sandbox)
+                    r["calibration"] = {
+                        k: m[k] for k in ("key", "samples", "n_passed", "pass_rate")
+                    }
+                    found += in_window(m["pass_rate"], window.lo, window.hi)
+            gen.commit(results, {"calibrate": time.perf_counter() - begin})
+            state.absorb(results)
+            write_jsonl_atomic(config.output, state.kept)
+            bar.update(min(found, target) - bar.n)
+            bar.set_postfix(attempts=gen.attempts)
+    gen.close()
+    store.close()
+    write_jsonl_atomic(config.output, state.kept)
+    counts = window_counts(state.measured, window.lo, window.hi)
+    plot = config.output + ".hist.png"
+    title = f"{counts['in_window']} of {counts['measured']} problems in the window"
+    plot_histogram(state.measured, window.lo, window.hi, plot, title)
+    summary = gen.summary()
+    funnel = {
+        **summary.pop("funnel"),
+        "measured": counts["measured"],
+        "in_window": counts["in_window"],
+    }
+    work = sum(summary["seconds"].values())
+    run.record(
+        funnel=funnel,
+        plot=plot,
+        journal=str(journal),
+        measured=str(measured),
+        counts={
+            **counts,
+            **summary,
+            "written": len(state.kept),
+            "complete": counts["in_window"] >= target,
+            "in_window_per_hour": round(counts["in_window"] / work * 3600, 2) if work else None,
+        },
+    )
+    run.finish(work_seconds=work)
+    _log_funnel(funnel, len(state.kept), config.output)
+    return EXIT_OK if counts["in_window"] else EXIT_FAILED

@@ -1,0 +1,176 @@
+"""The training stage as `laimark-train` runs it: typed config, checks, resume, GRPO, sidecar.
+
+`train(config)` loads the training problems, opens `<output_dir>` through `core.runs.Run` (a
+folder with anything in it needs `--resume`, and a resumed run must have the same settings),
+trains with TRL's GRPOTrainer and records the adapter's sidecar `<output_dir>/adapter.meta.json`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from laimark.core.cli import EXIT_FAILED, EXIT_OK
+from laimark.core.config import check, nested
+from laimark.core.runs import Run
+from laimark.core.solve import SolveFormat, solve_format_of
+from laimark.execution.sandbox import SandboxConfig
+from laimark.models.loading import DEFAULT_MODEL, ModelError
+from laimark.training.data import DataConfig
+
+log = logging.getLogger(__name__)
+
+LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """laimark-train: GRPO with a LoRA adapter. Defaults are the paper's (docs/training.md)."""
+
+    output_dir: str = "runs/grpo"
+    data: DataConfig = nested(DataConfig)
+    solve: SolveFormat = nested(solve_format_of, SolveFormat)
+    model: str = DEFAULT_MODEL
+    base_adapter: str | None = None
+    dtype: str = "bf16"
+    device: str = "auto"
+    epochs: float = 2.0
+    max_steps: int = -1
+    num_generations: int = 4
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    learning_rate: float = 5e-6
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
+    beta: float = 0.0
+    loss_type: str = "dapo"
+    max_completion_length: int = 1024
+    temperature: float = 1.0
+    reward: str = "binary"
+    seed: int = 42
+    save_steps: int = 25
+    resume: str | None = None  # None, "last", or a checkpoint folder
+    no_gradient_checkpointing: bool = False
+    no_vllm: bool = False
+    use_vllm: bool = False
+    vllm_mode: str | None = None
+    sandbox: SandboxConfig = nested(SandboxConfig)
+
+    def __post_init__(self) -> None:
+        g = self.num_generations
+        check(
+            g >= 2, "--num_generations must be at least 2 (GRPO compares completions of a prompt)"
+        )
+        check(
+            self.per_device_train_batch_size % g == 0,
+            f"--per_device_train_batch_size {self.per_device_train_batch_size} must be a "
+            f"multiple of --num_generations {g}",
+        )
+        check(self.loss_type in LOSS_TYPES, f"--loss_type must be one of {', '.join(LOSS_TYPES)}")
+        check(not (self.vllm_mode and self.no_vllm), "--vllm_mode applies to vLLM generation")
+        out = Path(self.output_dir).resolve()
+        check(not (out.exists() and not out.is_dir()), f"--output_dir {out} is a file")
+        if self.base_adapter:
+            start = Path(self.base_adapter).resolve()
+            check(
+                not (out == start or start in out.parents or out in start.parents),
+                f"--output_dir {out} would write into or around --base_adapter {start}; "
+                "a new round needs its own folder",
+            )
+        check(
+            self.resume in (None, "last") or (Path(self.resume) / "trainer_state.json").is_file(),
+            f"--resume {self.resume}: not a checkpoint folder (no trainer_state.json)",
+        )
+
+
+def vllm_usable() -> bool:
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def checkpoints(out: Path) -> list[Path]:
+    found = [p for p in out.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
+
+
+def _check_vllm(config: TrainConfig) -> None:
+    """vLLM flags against this machine (imports torch, so not in `__post_init__`)."""
+    if config.use_vllm and not vllm_usable():
+        raise ModelError("--use_vllm needs a CUDA GPU and vllm (pip install -e '.[vllm]')")
+    if config.vllm_mode and not (config.use_vllm or vllm_usable()):
+        raise ModelError("--vllm_mode applies to vLLM generation, which this run does not use")
+
+
+def train(config: TrainConfig) -> int:
+    from laimark.models.loading import adapter_chain
+    from laimark.training.data import load_training_problems
+
+    _check_vllm(config)
+    problems, data_meta = load_training_problems(config.data)
+    chain = adapter_chain(config.base_adapter) if config.base_adapter else []
+    out = Path(config.output_dir).resolve()
+    run = Run(
+        "laimark-train",
+        out / "adapter",
+        config,
+        resume=config.resume is not None,
+        side=[out],
+    )
+    for origin in {o.rsplit(":", 1)[0] for o, _ in problems}:
+        if Path(origin).is_file():
+            run.add_input(origin)
+    try:
+        return _train(config, run, out, problems, data_meta, chain)
+    except (ModelError, ValueError):  # a person can fix these: run_stage reports them
+        raise
+    except Exception:
+        log.exception("training failed; rerun with --resume to continue from the last checkpoint")
+        run.finish(status="failed")
+        return EXIT_FAILED
+
+
+def _train(config: TrainConfig, run: Run, out: Path, problems, data_meta, chain) -> int:
+    from transformers import set_seed
+
+    from laimark.models.loading import adapter_sha256, load_model
+    from laimark.training.data import build_dataset
+    from laimark.training.grpo import grpo_setup, record_outputs
+
+    set_seed(config.seed)  # before the LoRA weights are initialised
+    start_hashes = {p: adapter_sha256(p) for p in chain}
+    device = "cpu" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else config.device
+    loaded = load_model(config.model, chain or None, dtype=config.dtype, device=device, merge=True)
+    run.check_model(loaded.identity)
+    dataset = build_dataset(problems, config.solve)
+    with config.sandbox.open() as sandbox:
+        run.record(sandbox=sandbox.describe(), solve_format=config.solve.to_dict())
+        run.write()  # only now: a run that failed to load its model leaves the folder empty
+        trainer, tracker = grpo_setup(config, out, loaded, dataset, sandbox)
+        resume = (
+            None if config.resume is None else (True if config.resume == "last" else config.resume)
+        )
+        if resume is True and not checkpoints(out):
+            # Killed before its first checkpoint (or never started): nothing to continue from,
+            # so scripts can always pass --resume.
+            log.warning("--resume: no checkpoint in %s yet: training starts at step 0", out)
+            resume = None
+        result = trainer.train(resume_from_checkpoint=resume)
+        trainer.save_model(str(out))
+    for path, sha in start_hashes.items():  # a promise of this stage: check it, loudly
+        if adapter_sha256(path) != sha:
+            log.error("the starting adapter %s changed during training", path)
+            run.finish(status="failed")
+            return EXIT_FAILED
+    record_outputs(run, config, out, trainer, tracker, result, chain, data_meta)
+    run.finish()
+    log.info("adapter, adapter.meta.json, train_log.jsonl and reward.png written to %s", out)
+    return EXIT_OK

@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # `python laimark/check.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.curriculum.stages import CheckConfig, check_file
 
 
 def parse_args(argv):
@@ -51,8 +52,6 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.curriculum.stages import CheckConfig, check_file
-
     return run_stage(check_file, CheckConfig, args)
 
 

@@ -26,7 +26,11 @@ if __package__ in (None, ""):  # `python laimark/eval_adapter.py` without instal
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging, usage_error
+from laimark.core.config import flags_of
 from laimark.core.solve import add_solve_args
+from laimark.evaluation.compare import CompareConfig, compare
+from laimark.evaluation.generate import EvalConfig, evaluate
+from laimark.evaluation.score import ScoreConfig, score
 from laimark.models.sampling import add_model_args
 
 
@@ -90,22 +94,14 @@ def parse_args(argv):
 def mode_of(args):
     """The mode's stage function and config class, from the mode flags."""
     if args.compare:
-        from laimark.evaluation.compare import CompareConfig, compare
-
         return "--compare", compare, CompareConfig
     if args.score:
-        from laimark.evaluation.score import ScoreConfig, score
-
         return "--score", score, ScoreConfig
-    from laimark.evaluation.generate import EvalConfig, evaluate
-
     return None, evaluate, EvalConfig
 
 
 def ignored_flag(parser, args, config_cls, mode: str | None) -> str | None:
     """A flag set on the command line that this mode would ignore, as a usage message."""
-    from laimark.core.config import flags_of
-
     reads = flags_of(config_cls) | {"verbose", "compare", "score"}
     for dest, value in vars(args).items():
         if dest not in reads and value != parser.get_default(dest):

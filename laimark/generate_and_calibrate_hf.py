@@ -29,6 +29,7 @@ from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.core.solve import add_solve_args
 from laimark.curriculum.calibrate import add_window_args
 from laimark.curriculum.generate import add_generation_args
+from laimark.curriculum.stages import PipelineConfig, generate_and_calibrate
 from laimark.models.sampling import add_model_args
 
 
@@ -80,8 +81,6 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.curriculum.stages import PipelineConfig, generate_and_calibrate
-
     return run_stage(generate_and_calibrate, PipelineConfig, args)
 
 

@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # `python laimark/generate_problems.py` without i
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.curriculum.generate import add_generation_args
+from laimark.curriculum.stages import GenerateConfig, generate
 from laimark.models.sampling import add_model_args
 
 
@@ -65,8 +66,6 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.curriculum.stages import GenerateConfig, generate
-
     return run_stage(generate, GenerateConfig, args)
 
 

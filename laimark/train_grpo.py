@@ -25,7 +25,7 @@ if __package__ in (None, ""):  # `python laimark/train_grpo.py` without installi
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.core.solve import add_solve_args
 from laimark.models.loading import DEFAULT_MODEL, DTYPES
-from laimark.training.stage import LOSS_TYPES
+from laimark.training.stage import LOSS_TYPES, TrainConfig, train
 
 
 def parse_args(argv):
@@ -146,8 +146,6 @@ def parse_args(argv):
 def main(argv=None) -> int:
     args = parse_args(argv)
     setup_logging(args.verbose)
-    from laimark.training.stage import TrainConfig, train
-
     return run_stage(train, TrainConfig, args)
 
 

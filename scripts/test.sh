@@ -10,6 +10,7 @@ export OMP_NUM_THREADS=1  # two threads on two loaded cores made generation 5-20
 markers=()
 [ "${1:-}" = "--fast" ] && markers=(-m "not slow")
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 status=0
 "$VENV/bin/python" -m pytest "${markers[@]}" || status=$?
 # pytest exits 5 when it collected nothing: that is a broken suite, not a pass.

@@ -150,6 +150,35 @@ class ScriptedSampler:
         return [f"```python\n{correct if j < k else wrong}\n```" for j in range(n)]
 
 
+def kill_then_resume(script: dict, tmp_path, module: str, argv: list[str], side, lines: int):
+    """Run `module` with the scripted model in a subprocess, SIGKILL it once `side` (a journal or
+    measurements file) holds `lines` lines, then run it again with --resume.
+
+    Returns:
+        (lines in `side` when it was killed, the resumed run's CompletedProcess).
+    """
+    import os
+    import signal
+    import subprocess
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    path = tmp_path / "script.json"
+    path.write_text(json.dumps(script))
+    cmd = [sys.executable, str(tests / "scripted.py"), str(path), module, *argv]
+    env = {**os.environ, "PYTHONPATH": f"{tests}{os.pathsep}{tests.parent}"}
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+    side, deadline = Path(side), time.time() + 60
+    while time.time() < deadline and not (
+        side.exists() and side.read_bytes().count(b"\n") >= lines
+    ):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = side.read_bytes().count(b"\n")
+    return killed_at, subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+
+
 if __name__ == "__main__":  # python tests/scripted.py SCRIPT.json MODULE ARGS...
     import importlib
 

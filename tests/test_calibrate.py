@@ -2,15 +2,10 @@
 resume, the histogram and the sidecar. The model is scripted (tests/scripted.py) or the tiny one."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from scripted import ScriptedSampler
+from scripted import ScriptedSampler, kill_then_resume
 
 import laimark.models.sampling
 from laimark.calibrate_problems import main
@@ -147,35 +142,18 @@ def test_resume_samples_only_what_is_not_measured(tmp_path, monkeypatch, candida
 
 def test_kill_9_then_resume_gives_the_same_output(tmp_path, candidates, full_run):
     _, reference, _ = full_run
-    script = tmp_path / "script.json"
     solve = {
         p.entry_point: [p.solution, f"def {p.entry_point}(x):\n    return None\n", k]
         for p, k in PROBLEMS
     }
-    script.write_text(json.dumps({"solve": solve, "delay": 0.5}))
     out = tmp_path / "killed.jsonl"
-    cmd = [
-        sys.executable,
-        str(TESTS / "scripted.py"),
-        str(script),
-        "laimark.calibrate_problems",
-        "--input",
-        str(candidates),
-        "--output",
-        str(out),
-        "--workers",
-        "2",
-    ]
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+    argv = ["--input", str(candidates), "--output", str(out), "--workers", "2"]
     side = Path(str(out) + ".measured.jsonl")
-    deadline = time.time() + 60
-    while time.time() < deadline and not (side.exists() and side.read_bytes().count(b"\n") >= 2):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert side.read_bytes().count(b"\n") < 5, "the run finished before it was killed"
-    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+    script = {"solve": solve, "delay": 0.5}
+    killed_at, done = kill_then_resume(
+        script, tmp_path, "laimark.calibrate_problems", argv, side, 2
+    )
+    assert killed_at < 5, "the run finished before it was killed"
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == reference.read_bytes()
 

@@ -7,9 +7,6 @@ is all the end-to-end and resume tests need.
 
 import json
 import shutil
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -34,28 +31,6 @@ def scored(tmp_path, pairs, *flags) -> list[dict]:
     samples = write_samples(tmp_path / "samples.jsonl", pairs)
     assert main(["--samples", str(samples), "--timeout", "3", *flags]) == 0
     return read(str(samples) + "_results.jsonl")
-
-
-# ---------------------------------------------------------------- entry point
-def test_help_is_fast_and_imports_nothing_heavy():
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-m", "laimark.eval_adapter", "--help"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert time.perf_counter() - start < 1.0
-    assert "--compare" in out.stdout and "--adapter_path" in out.stdout
-    code = (
-        "import sys, laimark.eval_adapter; print('torch' in sys.modules or 'numpy' in sys.modules)"
-    )
-    assert (
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        == "False"
-    )
 
 
 @pytest.mark.parametrize(

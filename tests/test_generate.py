@@ -5,15 +5,10 @@ model runs the real sampling path end to end.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-from scripted import BAD, GOOD, ScriptedSampler, fresh_seed
+from scripted import BAD, GOOD, ScriptedSampler, fresh_seed, kill_then_resume
 
 import laimark.models.sampling
 from laimark.core.records import Problem, load_records
@@ -217,37 +212,15 @@ def test_resume_after_a_torn_journal_line_gives_the_same_output(tmp_path, monkey
 
 def test_kill_9_mid_run_then_resume_gives_the_same_output(tmp_path, full_run):
     _, reference = full_run
-    script = tmp_path / "script.json"
-    script.write_text(
-        json.dumps({"replies": {fresh_seed(0, i): r for i, r in enumerate(REPLIES)}, "delay": 0.4})
-    )
+    script = {"replies": {fresh_seed(0, i): r for i, r in enumerate(REPLIES)}, "delay": 0.4}
     out = tmp_path / "killed" / "cand.jsonl"
-    cmd = [
-        sys.executable,
-        str(TESTS / "scripted.py"),
-        str(script),
-        "laimark.generate_problems",
-        "--output",
-        str(out),
-        "--round_size",
-        "4",
-        "--workers",
-        "2",
-        "--count",
-        "4",
-        "--max_attempts",
-        "12",
-    ]
-    env = {**os.environ, "PYTHONPATH": f"{TESTS}{os.pathsep}{ROOT}"}
-    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.DEVNULL)
+    argv = ["--output", str(out), "--round_size", "4", "--workers", "2", "--count", "4"]
     journal = Path(str(out) + ".journal.jsonl")
-    deadline = time.time() + 60
-    while time.time() < deadline and not (journal.exists() and journal.read_bytes().count(b"\n")):
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert journal.read_bytes().count(b"\n") < 3, "the run finished before it was killed"
-    done = subprocess.run(cmd + ["--resume"], env=env, capture_output=True, text=True)
+    argv += ["--max_attempts", "12"]
+    killed_at, done = kill_then_resume(
+        script, tmp_path, "laimark.generate_problems", argv, journal, 1
+    )
+    assert killed_at < 3, "the run finished before it was killed"
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == reference.read_bytes()
 
@@ -320,18 +293,3 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir):
     assert meta["funnel"]["generated"] == 2 and counts["written"] == 0 and not counts["complete"]
     assert meta["model"]["kind"] == "folder" and counts["tokens_generated"] > 0
     assert out.read_text() == ""
-
-
-@pytest.mark.parametrize(
-    "target",
-    [
-        "laimark/generate_problems.py",
-        "laimark/calibrate_problems.py",
-        "laimark/generate_and_calibrate_hf.py",
-    ],
-)
-def test_help_runs_as_a_file(target):
-    done = subprocess.run(
-        [sys.executable, str(ROOT / target), "--help"], capture_output=True, text=True, cwd=ROOT
-    )
-    assert done.returncode == 0 and "--resume" in done.stdout

@@ -28,6 +28,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from laimark import __version__
 from laimark.core.config import to_dict
 from laimark.core.records import file_sha256, write_json_atomic
 
@@ -85,8 +86,6 @@ def nonempty(path: Path) -> bool:
 
 def _versions() -> dict:
     from importlib.metadata import PackageNotFoundError, version
-
-    from laimark import __version__
 
     found = {"laimark": __version__, "python": platform.python_version()}
     for name in _VERSIONED:

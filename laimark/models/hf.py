@@ -12,10 +12,9 @@ from laimark.models.sampling import default_seeds
 class HFSampler:
     """transformers in-process: batched generation with left padding. Works on CPU or GPU."""
 
-    def __init__(self, loaded, batch_size: int = 8, show_progress: bool = False):
+    def __init__(self, loaded, batch_size: int = 8):
         self.model, self.tokenizer, self.identity = loaded.model, loaded.tokenizer, loaded.identity
         self.batch_size = max(1, batch_size)
-        self.show_progress = show_progress
         self.tokens_generated = 0  # real (non-padding) new tokens so far, for throughput logs
         self.tokenizer.padding_side = "left"  # generated tokens must follow the last real token
         if self.tokenizer.pad_token_id is None:
@@ -43,7 +42,8 @@ class HFSampler:
         rows.sort(key=lambda r: -len(ids[r[0]]))
         texts: dict[tuple[int, int], str] = {}
         batches = [rows[k : k + self.batch_size] for k in range(0, len(rows), self.batch_size)]
-        for batch in tqdm(batches, desc="sampling", unit="batch", disable=not self.show_progress):
+        # A bar of its own (gone when done): a stage's bar may not move for minutes on a CPU.
+        for batch in tqdm(batches, desc="sampling", unit="batch", leave=False):
             outs = self._generate_batch(
                 [ids[i] for i, _ in batch],
                 [item_seed(seeds[i], j) for i, j in batch],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from laimark.core.seeds import item_seed
 from laimark.core.solve import truncate_at_stop
-from laimark.models.loading import ModelError, ModelIdentity
+from laimark.models.loading import ModelError, ModelIdentity, resolve_model
 from laimark.models.sampling import default_seeds
 
 
@@ -21,8 +21,6 @@ class VLLMSampler:
                 "the vllm backend needs vLLM and a CUDA GPU: pip install -e '.[vllm]'. "
                 "On a CPU-only machine use --backend hf."
             ) from e
-        from laimark.models.loading import resolve_model
-
         if len(adapter) > 1:
             raise ModelError(
                 "vllm takes one adapter; merge earlier rounds first or use --backend hf"

@@ -12,8 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from laimark.core.config import check
-from laimark.core.records import CalibratedProblem, FieldError, Problem, RecordError
+from laimark.core.records import (
+    CalibratedProblem,
+    FieldError,
+    Problem,
+    RecordError,
+    file_sha256,
+    iter_jsonl,
+    load_records,
+)
 from laimark.core.solve import SolveFormat
+from laimark.curriculum.checks import humaneval_overlap
+from laimark.evaluation.humaneval import load_humaneval
 from laimark.tasks import known_types, task_type
 
 log = logging.getLogger(__name__)
@@ -25,8 +35,6 @@ def load_curriculum(path: str, weighted: bool) -> list[tuple[str, Problem]]:
     Raises:
         RecordError: bad line, unknown problem_type, or --weighted without a pass_rate.
     """
-    from laimark.core.records import load_records
-
     if not Path(path).is_file():
         raise RecordError(
             path,
@@ -112,8 +120,6 @@ def load_mbpp(source: str, split: str) -> list[tuple[str, Problem]]:
                 "--mbpp FILE with a local copy in its JSONL format",
             ) from None
     else:
-        from laimark.core.records import iter_jsonl
-
         rows = list(iter_jsonl(source))
     out = []
     for line, d in rows:
@@ -125,8 +131,6 @@ def load_mbpp(source: str, split: str) -> list[tuple[str, Problem]]:
 
 
 def humaneval_problems() -> list[tuple[str, Problem]]:
-    from laimark.evaluation.humaneval import load_humaneval
-
     return [(p.source, p) for p in load_humaneval()]
 
 
@@ -167,9 +171,6 @@ class DataConfig:
 
 def load_training_problems(data: DataConfig) -> tuple[list[tuple[str, Problem]], dict]:
     """Every training problem with its origin, and what the sidecar says about the data."""
-    from laimark.core.records import file_sha256
-    from laimark.curriculum.checks import humaneval_overlap
-
     meta: dict = {"sources": {}, "contaminated": [], "humaneval_overlap": []}
     problems: list[tuple[str, Problem]] = []
     if data.curriculum != "none":

@@ -17,8 +17,15 @@ from laimark.core.config import check, nested
 from laimark.core.runs import Run
 from laimark.core.solve import SolveFormat, solve_format_of
 from laimark.execution.sandbox import SandboxConfig
-from laimark.models.loading import DEFAULT_MODEL, ModelError
-from laimark.training.data import DataConfig
+from laimark.models.loading import (
+    DEFAULT_MODEL,
+    ModelError,
+    adapter_chain,
+    adapter_sha256,
+    load_model,
+)
+from laimark.training.data import DataConfig, build_dataset, load_training_problems
+from laimark.training.grpo import grpo_setup, record_outputs
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +118,6 @@ def _check_vllm(config: TrainConfig) -> None:
 
 
 def train(config: TrainConfig) -> int:
-    from laimark.models.loading import adapter_chain
-    from laimark.training.data import load_training_problems
-
     _check_vllm(config)
     problems, data_meta = load_training_problems(config.data)
     chain = adapter_chain(config.base_adapter) if config.base_adapter else []
@@ -140,10 +144,6 @@ def train(config: TrainConfig) -> int:
 
 def _train(config: TrainConfig, run: Run, out: Path, problems, data_meta, chain) -> int:
     from transformers import set_seed
-
-    from laimark.models.loading import adapter_sha256, load_model
-    from laimark.training.data import build_dataset
-    from laimark.training.grpo import grpo_setup, record_outputs
 
     set_seed(config.seed)  # before the LoRA weights are initialised
     start_hashes = {p: adapter_sha256(p) for p in chain}

@@ -1,6 +1,6 @@
 """laimark-calibrate: measure each problem's pass rate under the policy; keep those in the window.
 
-Each problem is sampled --samples times with the solve prompt training and evaluation use, judged
+Each problem is sampled --n_samples times with the solve prompt training and evaluation use, judged
 in the sandbox by the shared harness, and kept if its pass rate is within [--lo, --hi]: problems
 the policy always or never solves teach GRPO nothing (every completion gets the same reward).
 Duplicates and HumanEval overlaps in the input are dropped first and reported.

@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # `python laimark/train_grpo.py` without installi
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.core.solve import add_solve_args
 from laimark.models.loading import DEFAULT_MODEL, DTYPES
+from laimark.training.rewards import REWARD_MODES
 from laimark.training.stage import LOSS_TYPES, TrainConfig, train
 
 
@@ -102,7 +103,7 @@ def parse_args(argv):
     t.add_argument("--temperature", type=float, default=1.0, help="rollout temperature (TRL's)")
     t.add_argument(
         "--reward",
-        choices=("binary", "fractional"),
+        choices=REWARD_MODES,
         default="binary",
         help="1.0 if all tests pass, or the share of asserts passed",
     )

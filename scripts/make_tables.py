@@ -276,8 +276,8 @@ def training_row(run: dict, root: Path) -> list[str]:
     meta_rel = run["train_meta"]
     meta = checked(read_json(root, meta_rel), OBJ, f"{meta_rel}: the sidecar")
 
-    # Sidecars of laimark >= 0.2 hold the typed config; earlier ones the argparse flags.
-    section = "config" if "config" in meta else "args"
+    # Sidecars of the run schema (laimark >= 0.2) hold the typed config; earlier ones the flags.
+    section = "config" if str(meta.get("schema", "")).startswith("laimark.run/") else "args"
 
     def arg(key, kind=INT):
         return dig(meta, f"{section}.{key}", kind, meta_rel)

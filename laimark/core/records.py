@@ -9,7 +9,8 @@ This module owns that contract (documented in docs/records.md):
 * reading with errors a person can act on (`path:line: field 'x' ...`), see `RecordError`;
 * writing that never leaves a half-written file (`write_jsonl_atomic`) and appending that can be
   resumed after a crash (`JsonlAppender`);
-* the `<output>.meta.json` sidecar (`write_meta`) and input hashes (`file_sha256`).
+* atomic JSON documents for sidecars (`write_json_atomic`; the sidecar itself is
+  `core.runs.Run`'s) and input hashes (`file_sha256`).
 """
 
 from __future__ import annotations

@@ -35,7 +35,9 @@ from laimark.core.records import file_sha256, write_json_atomic
 log = logging.getLogger(__name__)
 
 SCHEMA = "laimark.run/1"
-# Always free to change on resume: they decide how fast or how verbosely a run goes, not what it makes.
+# Always free to change on resume: how verbosely and how parallel a run goes, and the sandbox's
+# limits (a longer timeout may turn a `timeout` verdict into a pass: the sidecar records the
+# limits of the last session).
 # Where the output lives is free too: a run copied or moved elsewhere may be continued there.
 ALWAYS_FREE = frozenset(
     {"resume", "verbose", "sandbox", "workers", "timeout", "memory_mb", "output", "output_dir"}

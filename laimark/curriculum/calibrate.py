@@ -1,7 +1,7 @@
 """Calibration: how often does the current policy solve a problem? Keep those it sometimes solves.
 
 Shared by `laimark-calibrate` and `generate_and_calibrate_hf.py`. Each problem is sampled
-`samples` times with exactly the solve prompt that training and evaluation use
+`n_samples` times with exactly the solve prompt that training and evaluation use
 (`core.solve.SolveFormat`) and judged by its task type through the one harness, so the
 pass rate measured here is the one the GRPO reward will see. Sample j of a problem draws from
 `item_seed(item_seed(seed, "calibrate", problem.key()), j)`, and the samples of one problem form

@@ -49,15 +49,9 @@ class EvalConfig:
     solve: SolveFormat = nested(solve_format_of, SolveFormat)
     sandbox: SandboxConfig = nested(SandboxConfig)
 
-    # How far and how fast a run goes; not what each result is.
-    RESUME_FREE = (
-        "limit",
-        "save_every",
-        "k",
-        "model.device",
-        "model.ollama_host",
-        "model.batch_size",
-    )
+    # How far a run goes and what is reported; not what each result is. (--save_every and
+    # --batch_size stay fixed: they decide which prompts share a batch.)
+    RESUME_FREE = ("limit", "k", "model.device", "model.ollama_host")
 
     def __post_init__(self) -> None:
         check(bool(self.output), "--output is required to generate (or use --score / --compare)")

@@ -2,8 +2,8 @@
 and the metadata sidecar. Training problems come from `laimark.training.data`.
 
 An adapter trained on top of earlier rounds (`--base_adapter`) is only meaningful together with
-them: its sidecar `adapter.meta.json` records the chain, and `models.adapter_chain(path)` returns
-the folders to apply (earlier ones merged, in order); `models.load_model` expands a single adapter
+them: its sidecar `adapter.meta.json` records the chain, and `models.loading.adapter_chain(path)` returns
+the folders to apply (earlier ones merged, in order); `models.loading.load_model` expands a single adapter
 into its chain by itself, so every stage evaluates a later round correctly from its folder alone.
 """
 
@@ -13,9 +13,13 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from laimark.models.loading import ADAPTER_META, adapter_sha256
 from laimark.training.rewards import GroupAgreement, make_reward
+
+if TYPE_CHECKING:  # training.stage imports this module
+    from laimark.training.stage import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +27,10 @@ LOG_NAME = "train_log.jsonl"
 
 
 # ---------------------------------------------------------------- TRL
-def grpo_setup(args, out: Path, loaded, dataset, sandbox):
+def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
     """GRPOConfig, LoRA config, reward and callbacks -> (GRPOTrainer, GroupAgreement).
 
-    `args` is the stage's `TrainConfig` (`laimark.training.stage`).
+    `cfg` is the stage's typed config.
     """
     import importlib.util
 
@@ -35,52 +39,49 @@ def grpo_setup(args, out: Path, loaded, dataset, sandbox):
     from trl import GRPOConfig, GRPOTrainer
 
     on_cpu = loaded.model.device.type == "cpu"
-    use_vllm = not args.no_vllm and (
-        args.use_vllm
-        or (importlib.util.find_spec("vllm") is not None and torch.cuda.is_available())
+    use_vllm = not cfg.no_vllm and (
+        cfg.use_vllm or (importlib.util.find_spec("vllm") is not None and torch.cuda.is_available())
     )
-    vllm_mode = args.vllm_mode or "colocate"
+    vllm_mode = cfg.vllm_mode or "colocate"
     log.info("generation with %s", f"vLLM ({vllm_mode})" if use_vllm else "transformers")
     config = GRPOConfig(
         output_dir=str(out),
-        num_train_epochs=args.epochs,
-        max_steps=args.max_steps,
-        per_device_train_batch_size=args.per_device_train_batch_size,
-        gradient_accumulation_steps=args.gradient_accumulation_steps,
-        learning_rate=args.learning_rate,
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.per_device_train_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        learning_rate=cfg.learning_rate,
         lr_scheduler_type="cosine",
         warmup_steps=0.1,
-        num_generations=args.num_generations,
-        max_completion_length=args.max_completion_length,
-        temperature=args.temperature,
-        beta=args.beta,
-        loss_type=args.loss_type,
-        seed=args.seed,
-        data_seed=args.seed,
+        num_generations=cfg.num_generations,
+        max_completion_length=cfg.max_completion_length,
+        temperature=cfg.temperature,
+        beta=cfg.beta,
+        loss_type=cfg.loss_type,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
         logging_steps=1,
         save_strategy="steps",
-        save_steps=args.save_steps,
+        save_steps=cfg.save_steps,
         save_total_limit=2,
         report_to="none",
         use_cpu=on_cpu,
-        bf16=not on_cpu and args.dtype == "bf16",
-        fp16=not on_cpu and args.dtype == "fp16",
-        activation_checkpointing=not args.no_gradient_checkpointing,
+        bf16=not on_cpu and cfg.dtype == "bf16",
+        fp16=not on_cpu and cfg.dtype == "fp16",
+        activation_checkpointing=not cfg.no_gradient_checkpointing,
         use_vllm=use_vllm,
         vllm_mode=vllm_mode,
         disable_tqdm=False,  # a person waits on this loop
     )
     lora = LoraConfig(
-        r=args.lora_r,
-        lora_alpha=args.lora_alpha,
-        lora_dropout=args.lora_dropout,
-        target_modules=args.lora_target_modules,
+        r=cfg.lora_r,
+        lora_alpha=cfg.lora_alpha,
+        lora_dropout=cfg.lora_dropout,
+        target_modules=cfg.lora_target_modules,
         bias="none",
         task_type="CAUSAL_LM",
     )
-    tracker = GroupAgreement(
-        make_reward(sandbox, args.solve, mode=args.reward), args.num_generations
-    )
+    tracker = GroupAgreement(make_reward(sandbox, cfg.solve, mode=cfg.reward), cfg.num_generations)
     trainer = GRPOTrainer(
         model=loaded.model,
         reward_funcs=tracker,
@@ -160,10 +161,12 @@ def plot_rewards(rows: list[dict], png: Path) -> None:
     plt.close(fig)
 
 
-def record_outputs(run, args, out: Path, trainer, tracker, result, chain, data_meta) -> None:
+def record_outputs(
+    run, cfg: TrainConfig, out: Path, trainer, tracker, result, chain, data_meta
+) -> None:
     """Everything needed to trust and reuse the adapter, into the run's sidecar; the reward plot.
 
-    The keys other code reads (`chain`, `apply`, `contaminated`; see `models.adapter_chain`)
+    The keys other code reads (`chain`, `apply`, `contaminated`; see `models.loading.adapter_chain`)
     keep the names earlier sidecars used.
     """
     import resource
@@ -186,7 +189,7 @@ def record_outputs(run, args, out: Path, trainer, tracker, result, chain, data_m
         chain=[{"path": str(Path(p).resolve()), "sha256": adapter_sha256(p)} for p in chain],
         apply=[str(Path(p).resolve()) for p in chain] + [str(out)],
         data=data_meta,
-        reward={"mode": args.reward, "chat": args.solve.chat},
+        reward={"mode": cfg.reward, "chat": cfg.solve.chat},
         grpo={k: config[k] for k in _GRPO_KEYS},
         implicit_trl_defaults={k: config.get(k) for k in _IMPLICIT_TRL},
         grpo_config=config,

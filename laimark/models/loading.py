@@ -96,6 +96,19 @@ class ModelIdentity(TypedDict):
     chain: list[str]
 
 
+def identity_of(resolved: ResolvedModel, revision: str | None, chain: list[str]) -> ModelIdentity:
+    """The identity of a resolved model before its adapters are recorded."""
+    return ModelIdentity(
+        name=resolved.name,
+        kind=resolved.kind,
+        path=resolved.load_path,
+        revision=revision,
+        sha256=resolved.sha256,
+        adapters=[],
+        chain=chain,
+    )
+
+
 @dataclass
 class ResolvedModel:
     """Where a `--model` value points; `load_path` is what `from_pretrained` receives."""
@@ -358,15 +371,7 @@ def load_model(
     adapters = [adapter] if isinstance(adapter, (str, os.PathLike)) else list(adapter or [])
     if len(adapters) == 1:  # a later round brings the rounds it was trained on
         adapters = adapter_chain(adapters[0])
-    identity = ModelIdentity(
-        name=resolved.name,
-        kind=resolved.kind,
-        path=resolved.load_path,
-        revision=revision,
-        sha256=resolved.sha256,
-        adapters=[],
-        chain=[resolved.name],
-    )
+    identity = identity_of(resolved, revision, [resolved.name])
     for i, path in enumerate(adapters):
         base = apply_adapter(base, path, base_name=resolved.name)
         last = i == len(adapters) - 1

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from laimark.core.seeds import item_seed
 from laimark.core.solve import truncate_at_stop
-from laimark.models.loading import ModelError, ModelIdentity, resolve_model
+from laimark.models.loading import ModelError, identity_of, resolve_model
 from laimark.models.sampling import default_seeds
 
 
@@ -31,15 +31,7 @@ class VLLMSampler:
             model=resolved.load_path, dtype=dtypes[dtype], enable_lora=bool(adapter)
         )
         self.lora = vllm.lora.request.LoRARequest("adapter", 1, adapter[0]) if adapter else None
-        self.identity = ModelIdentity(
-            name=resolved.name,
-            kind=resolved.kind,
-            path=resolved.load_path,
-            revision=None,
-            sha256=resolved.sha256,
-            adapters=[],
-            chain=[resolved.name, *adapter],
-        )
+        self.identity = identity_of(resolved, None, [resolved.name, *adapter])
 
     def generate(
         self, prompts, n=1, *, temperature=0.0, top_p=1.0, max_new_tokens=512, stop=(), seeds=None

@@ -99,8 +99,39 @@ def _at_least(base: Callable[[Any], Any], low: float, high: float | None = None)
 _str = _typed("a string", str)
 _bool = _typed("true or false", bool)
 _seed_id = _typed("a string, an integer or null", str, int, optional=True)
-_zone = _typed("a boolean, a string or null", bool, str, optional=True)
-_opt_rate = _at_least(_typed("a number or null", int, float, optional=True), 0, 1)
+_rate = _at_least(_typed("a number or null", int, float, optional=True), 0, 1)
+# The original LAIMARK writes pass_rate -1 for a problem it has not calibrated (proposer-only).
+NOT_CALIBRATED = -1
+
+
+def _opt_rate(value: Any) -> Any:
+    if value == NOT_CALIBRATED and not isinstance(value, bool):
+        return value
+    try:
+        return _rate(value)
+    except ValueError:
+        raise ValueError(
+            f"must be between 0 and 1, -1 (not calibrated) or null, got {value!r}"
+        ) from None
+
+
+def _zone(value: Any) -> Any:
+    """true/false (laimark), a free-form string, or the original's window `[lo, hi]` (kept as is)."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        and 0 <= value[0] <= value[1] <= 1
+    ):
+        return value
+    raise ValueError(
+        "must be true/false, a string, a window [lo, hi] with 0 <= lo <= hi <= 1, or null, "
+        f"got {value!r}"
+    )
+
+
 _opt_count = _at_least(_typed("an integer or null", int, optional=True), 0)
 
 
@@ -209,8 +240,13 @@ class CalibratedProblem(Problem):
 
     pass_rate: float | None = _f(_opt_rate, default=None)
     samples: int | None = _f(_opt_count, default=None)
-    learnability_zone: bool | str | None = _f(_zone, default=None)
+    learnability_zone: bool | str | list[float] | None = _f(_zone, default=None)
     n_passed: int | None = _f(_opt_count, default=None)
+
+    @property
+    def measured_rate(self) -> float | None:
+        """The pass rate, or None when there is none (null, or the original's -1)."""
+        return None if self.pass_rate in (None, NOT_CALIBRATED) else self.pass_rate
 
     def _validate(self) -> None:
         if None not in (self.n_passed, self.samples) and self.n_passed > self.samples:

@@ -55,14 +55,16 @@ def load_curriculum(path: str, weighted: bool) -> list[tuple[str, Problem]]:
             )
         copies = 1
         if weighted:
-            if rec.pass_rate is None:
+            rate = rec.measured_rate
+            if rate is None:
                 raise RecordError(
                     path,
                     line,
                     "pass_rate",
-                    "field 'pass_rate' is needed by --weighted but missing or null",
+                    "field 'pass_rate' is needed by --weighted but missing, null or -1 "
+                    "(not calibrated: run laimark-calibrate on the file first)",
                 )
-            copies = max(1, round(3 * (1 - 2 * abs(rec.pass_rate - 0.5))))
+            copies = max(1, round(3 * (1 - 2 * abs(rate - 0.5))))
         rows += [(f"{path}:{line}", rec)] * copies
     return rows
 

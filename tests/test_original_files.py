@@ -1,0 +1,66 @@
+"""Curriculum files of the original LAIMARK's shape load in every stage that reads curricula.
+
+The original writes `learnability_zone` as the window `[lo, hi]`, `samples` without `n_passed`,
+and `pass_rate: -1` with `samples: 0` for a problem it has not calibrated (its proposer-only
+mode); its prompts often lack the final newline. The problems here are our own, in that layout.
+"""
+
+import json
+
+import pytest
+
+from laimark import check
+from laimark.core.records import CalibratedProblem, RecordError, load_records
+from laimark.training.data import load_curriculum
+
+PROMPT = 'def double_all(xs: list[int]) -> list[int]:\n    """Double every number.\n    >>> double_all([1, 2])\n    [2, 4]\n    """'  # noqa: E501
+BASE = {
+    "prompt": PROMPT,
+    "tests": "assert double_all([1, 2]) == [2, 4]\nassert double_all([]) == []\n"
+    "assert double_all([-3]) == [-6]",
+    "solution": "def double_all(xs: list[int]) -> list[int]:\n    return [2 * x for x in xs]",
+    "entry_point": "double_all",
+    "topic": "list operations",
+    "difficulty": "easy",
+    "source": "self-generated",
+}
+CALIBRATED = {**BASE, "pass_rate": 0.5, "samples": 4, "learnability_zone": [0.2, 0.8]}
+PROPOSED = {**BASE, "pass_rate": -1, "samples": 0}
+
+
+def write(tmp_path, *records):
+    path = tmp_path / "original.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def test_window_zone_and_not_calibrated_rate_load_and_round_trip(tmp_path):
+    (_, cal), (_, prop) = load_records(write(tmp_path, CALIBRATED, PROPOSED), CalibratedProblem)
+    assert cal.learnability_zone == [0.2, 0.8] and cal.measured_rate == 0.5
+    assert prop.pass_rate == -1 and prop.measured_rate is None
+    for record, written in ((cal, CALIBRATED), (prop, PROPOSED)):  # every field kept as written
+        assert {k: record.to_dict()[k] for k in written} == written
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("learnability_zone", [0.8, 0.2]), ("learnability_zone", [0.2]), ("pass_rate", -0.5)],
+)
+def test_other_shapes_of_those_fields_are_still_refused(tmp_path, field, value):
+    with pytest.raises(RecordError, match=f"original.jsonl:1: field '{field}'"):
+        load_records(write(tmp_path, {**CALIBRATED, field: value}), CalibratedProblem)
+
+
+def test_training_reads_an_original_curriculum(tmp_path):
+    rows = load_curriculum(str(write(tmp_path, CALIBRATED, PROPOSED)), weighted=False)
+    assert [p.entry_point for _, p in rows] == ["double_all", "double_all"]
+
+
+def test_weighting_needs_a_measured_rate(tmp_path):
+    with pytest.raises(RecordError, match="original.jsonl:2: field 'pass_rate'.*not calibrated"):
+        load_curriculum(str(write(tmp_path, CALIBRATED, PROPOSED)), weighted=True)
+
+
+def test_check_passes_an_original_curriculum(tmp_path, capsys):
+    assert check.main([str(write(tmp_path, CALIBRATED)), "--workers", "1", "--min_tests", "3"]) == 0
+    assert "1 records, 1 ok" in capsys.readouterr().out

@@ -37,8 +37,18 @@ def parse_args(argv):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--input", required=True, help="problems JSONL (Problem records)")
-    p.add_argument("--output", required=True, help="calibrated problems JSONL")
+    # The defaults chain laimark-generate's default output to laimark-train's --curriculum flag,
+    # so the original LAIMARK's README commands run as written.
+    p.add_argument(
+        "--input",
+        default="runs/candidates.jsonl",
+        help="problems JSONL (Problem records; default runs/candidates.jsonl)",
+    )
+    p.add_argument(
+        "--output",
+        default="runs/calibrated.jsonl",
+        help="calibrated problems JSONL (default runs/calibrated.jsonl)",
+    )
     p.add_argument("--seed", type=int, default=0, help="run seed; per-problem seeds derive from it")
     p.add_argument(
         "--measured",

@@ -70,7 +70,11 @@ def parse_args(argv):
     g.add_argument("--top_p", type=float, default=0.95, help="nucleus threshold when sampling")
     g.add_argument("--max_new_tokens", type=int, default=512)
     g.add_argument("--seed", type=int, default=0, help="base of the per-task sampling seeds")
-    g.add_argument("--output", help="results JSONL (generate mode)")
+    g.add_argument(
+        "--output",
+        help="results JSONL (generate mode; default runs/eval/base.jsonl, or named for the "
+        "adapter: --adapter grpo_output/final -> runs/eval/grpo_output_final.jsonl)",
+    )
     g.add_argument("--resume", action="store_true", help="continue an interrupted --output")
     g.add_argument("--limit", type=int, help="only the first N HumanEval tasks")
     g.add_argument(

@@ -45,7 +45,7 @@ def scored(tmp_path, pairs, *flags) -> list[dict]:
         ["--output", "o.jsonl", "--top_p", "0.5"],
         ["--output", "o.jsonl", "--temperature", "-1"],
         ["--output", "o.jsonl", "--save_every", "0"],
-        ["--limit", "3"],
+        ["--limit", "0"],
     ],
 )
 def test_ignored_or_contradictory_flags_are_usage_errors(argv, capsys, tmp_path, monkeypatch):

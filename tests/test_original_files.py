@@ -64,3 +64,38 @@ def test_weighting_needs_a_measured_rate(tmp_path):
 def test_check_passes_an_original_curriculum(tmp_path, capsys):
     assert check.main([str(write(tmp_path, CALIBRATED)), "--workers", "1", "--min_tests", "3"]) == 0
     assert "1 records, 1 ok" in capsys.readouterr().out
+
+
+# The original README's quick start, one command per stage (paths as the original's README has
+# them): each must parse and build its typed config, so that it runs as written.
+ORIGINAL_README = [
+    ("laimark.generate_problems", ["--count", "1000"]),
+    ("laimark.calibrate_problems", ["--samples", "8", "--lo", "0.2", "--hi", "0.8"]),
+    ("laimark.train_grpo", ["--selfgen_only", "--num_generations", "4", "--epochs", "2"]),
+    ("laimark.eval_adapter", ["--adapter", "grpo_output/final"]),
+]
+
+
+@pytest.mark.parametrize(("module", "argv"), ORIGINAL_README)
+def test_the_original_readme_commands_build_their_configs(module, argv):
+    import importlib
+
+    from laimark.core.config import from_args
+    from laimark.curriculum.stages import CalibrateConfig, GenerateConfig
+    from laimark.training.stage import TrainConfig
+
+    mod = importlib.import_module(module)
+    if module == "laimark.eval_adapter":
+        parser, args = mod.parse_args(argv)
+        _, _, cls = mod.mode_of(args)
+        assert mod.ignored_flag(parser, args, cls, None) is None
+        assert from_args(cls, args).output == "runs/eval/grpo_output_final.jsonl"
+        return
+    cls = {
+        "laimark.generate_problems": GenerateConfig,
+        "laimark.calibrate_problems": CalibrateConfig,
+        "laimark.train_grpo": TrainConfig,
+    }[module]
+    config = from_args(cls, mod.parse_args(argv))
+    if cls is CalibrateConfig:  # chains from laimark-generate's default output
+        assert (config.input, config.window.n_samples) == ("runs/candidates.jsonl", 8)

@@ -115,3 +115,13 @@ def test_resume_with_other_model_weights_is_refused(tmp_path):
     (tmp_path / "out.jsonl").write_text('{"a": 1}\n')
     with pytest.raises(RunError, match="another model"):
         open_run(tmp_path, resume=True).check_model({"name": "m", "sha256": "b", "adapters": []})
+
+
+def test_docstring_examples_of_the_shared_pieces_run():
+    import doctest
+
+    from laimark.core import seeds, solve
+    from laimark.evaluation import generate
+
+    for module in (solve, seeds, generate):
+        assert doctest.testmod(module).failed == 0, module.__name__

@@ -368,3 +368,13 @@ def test_missing_curriculum_says_how_to_make_one(tmp_path, capsys):
         ["--selfgen_only", "--curriculum", str(missing), "--output_dir", str(tmp_path / "o")]
     )
     assert rc == 2 and f"{missing}:0: file not found" in capsys.readouterr().err
+
+
+def test_the_adapter_is_also_at_final_as_the_original_wrote_it(round1, tiny_model_dir):
+    from laimark.models.loading import adapter_chain, adapter_sha256, load_model
+
+    final = round1 / "final"
+    assert adapter_sha256(final) == adapter_sha256(round1)
+    assert adapter_chain(final) == [str(final)]
+    loaded = load_model(str(tiny_model_dir), [str(final)], dtype="fp32", device="cpu")
+    assert loaded.identity["adapters"][0]["sha256"] == adapter_sha256(round1)

@@ -126,7 +126,7 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
 
 
 def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
-    """Cut `text` at the earliest occurrence of any stop string (the stop string is dropped).
+    r"""Cut `text` at the earliest occurrence of any stop string (the stop string is dropped).
 
     >>> truncate_at_stop("    return 1\ndef g():", RAW_STOP)
     '    return 1'

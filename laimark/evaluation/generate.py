@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -54,7 +55,8 @@ class EvalConfig:
     RESUME_FREE = ("limit", "k", "model.device", "model.ollama_host")
 
     def __post_init__(self) -> None:
-        check(bool(self.output), "--output is required to generate (or use --score / --compare)")
+        if not self.output:  # frozen: the derived default is set once, here
+            object.__setattr__(self, "output", default_output(self.model.adapter))
         # --limit and --save_every are None when absent; 0 must be refused, not read as "absent".
         counts = [self.n_samples, self.max_new_tokens]
         counts += [c for c in (self.limit, self.save_every) if c is not None]
@@ -67,6 +69,19 @@ class EvalConfig:
             self.temperature > 0 or (self.n_samples == 1 and self.top_p == 0.95),
             "--n_samples > 1 and --top_p need --temperature > 0 (greedy decoding is one answer)",
         )
+
+
+def default_output(adapters: list[str] | None) -> str:
+    """`runs/eval/base.jsonl`, or named for the (last) adapter: `grpo_output/final` ->
+    `runs/eval/grpo_output_final.jsonl`.
+
+    >>> default_output(["grpo_output/final"])
+    'runs/eval/grpo_output_final.jsonl'
+    """
+    if not adapters:
+        return "runs/eval/base.jsonl"
+    parts = [p for p in Path(adapters[-1]).parts if p not in ("/", ".", "..")]
+    return f"runs/eval/{'_'.join(parts[-2:]) or 'adapter'}.jsonl"
 
 
 def evaluate(config: EvalConfig) -> int:

@@ -18,6 +18,7 @@ from laimark.core.runs import Run
 from laimark.core.solve import SolveFormat, solve_format_of
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models.loading import (
+    ADAPTER_META,
     DEFAULT_MODEL,
     ModelError,
     adapter_chain,
@@ -109,6 +110,27 @@ def checkpoints(out: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split("-")[-1]))
 
 
+# What a PEFT adapter folder holds, besides its checkpoints and logs.
+_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
+
+
+def link_final(out: Path) -> Path:
+    """`<out>/final`: the adapter where the original LAIMARK wrote it, as links to its files.
+
+    The original's commands chain through `<output_dir>/final` (`eval_adapter.py --adapter
+    grpo_output/final`, `--base_adapter grpo_output/final`); laimark writes the adapter at the
+    folder's root. Relative links per file (not a link to the folder, which copying tools would
+    follow into itself) make both paths load the same adapter and chain.
+    """
+    final = out / "final"
+    final.mkdir(exist_ok=True)
+    for name in (*_ADAPTER_FILES, ADAPTER_META):
+        link = final / name
+        if (out / name).is_file() and not link.is_symlink():
+            link.symlink_to(Path("..") / name)
+    return final
+
+
 def _check_vllm(config: TrainConfig) -> None:
     """vLLM flags against this machine (imports torch, so not in `__post_init__`)."""
     if config.use_vllm and not vllm_usable():
@@ -172,5 +194,6 @@ def _train(config: TrainConfig, run: Run, out: Path, problems, data_meta, chain)
             return EXIT_FAILED
     record_outputs(run, config, out, trainer, tracker, result, chain, data_meta)
     run.finish()
+    link_final(out)
     log.info("adapter, adapter.meta.json, train_log.jsonl and reward.png written to %s", out)
     return EXIT_OK

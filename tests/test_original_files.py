@@ -99,3 +99,45 @@ def test_the_original_readme_commands_build_their_configs(module, argv):
     config = from_args(cls, mod.parse_args(argv))
     if cls is CalibrateConfig:  # chains from laimark-generate's default output
         assert (config.input, config.window.n_samples) == ("runs/candidates.jsonl", 8)
+
+
+# sha256 of the paper format's system prompt, NUL, user template: the texts of seetrex-ai/laimark's
+# SYSTEM_L2B and its solve request, as its calibrate_problems.py sends them.
+PAPER_TEXTS_SHA256 = "5af64506380468883c4b40f6cf6fb9aae0397f8bfad15c0a3e2b48cf92928ba8"
+
+
+def test_the_paper_format_ships_its_texts_unchanged():
+    import hashlib
+
+    from laimark.core.solve import named_formats
+
+    spec = named_formats()["paper"]
+    digest = hashlib.sha256((spec["system"] + "\0" + spec["user_template"]).encode()).hexdigest()
+    assert digest == PAPER_TEXTS_SHA256 and spec["system"].endswith("/no_think")
+
+
+def test_the_paper_format_asks_for_the_body_of_the_prompt_as_written():
+    from laimark.core.solve import SolveFormat
+
+    fmt = SolveFormat.make(name="paper")
+    system, user = fmt.prompt(PROMPT)
+    assert system["content"].startswith("Solve problems using structured algorithmic thinking.")
+    assert user["content"] == (
+        "Complete the following Python function. Return ONLY the function body, no explanation."
+        "\n\n" + PROMPT
+    )
+    assert fmt.version == "laimark-paper-l2b" and fmt.assembly == "auto"
+
+
+def test_a_body_only_answer_in_the_paper_format_passes(tmp_path):
+    from laimark.core.records import Problem
+    from laimark.core.solve import SolveFormat
+    from laimark.execution.sandbox import Sandbox
+    from laimark.tasks import task_type
+
+    problem = Problem(prompt=PROMPT, tests=BASE["tests"], entry_point="double_all")
+    with Sandbox(workers=1) as sandbox:
+        [v] = task_type("code").judge(
+            sandbox, [(problem, "    return [2 * x for x in xs]")], SolveFormat.make(name="paper")
+        )
+    assert v.passed, v

@@ -26,6 +26,7 @@ class StageConfig:
 
 def ns(**kw):
     base = dict(output="out.jsonl", seed=0, count=5, raw=False, system_prompt=None)
+    base |= dict(solve_format="laimark")
     base |= dict(full_function=False, sandbox="process", workers=1, timeout=5.0, memory_mb=512)
     return argparse.Namespace(**(base | kw))
 
@@ -44,13 +45,13 @@ def test_config_is_built_from_the_flags_with_its_sub_configs():
 def test_config_refuses_a_bad_value_naming_the_flag():
     with pytest.raises(ConfigError, match="--count must be >= 1"):
         from_args(StageConfig, ns(count=0))
-    with pytest.raises(ConfigError, match="--system_prompt and --full_function need the chat"):
+    with pytest.raises(ConfigError, match="--full_function and --solve_format need the chat"):
         from_args(StageConfig, ns(raw=True, full_function=True))
 
 
 def test_flags_of_lists_every_flag_a_config_reads():
     assert flags_of(StageConfig) == {
-        "output", "seed", "count", "raw", "system_prompt", "full_function",
+        "output", "seed", "count", "raw", "system_prompt", "full_function", "solve_format",
         "sandbox", "workers", "timeout", "memory_mb",
     }  # fmt: skip
 

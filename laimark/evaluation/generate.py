@@ -32,6 +32,9 @@ from laimark.tasks import task_type
 log = logging.getLogger(__name__)
 
 
+_DEFAULT_TOP_P = 0.95  # top_p only means something when sampling: greedy runs keep it unset
+
+
 @dataclass(frozen=True)
 class EvalConfig:
     """laimark-eval (generate mode): HumanEval pass@k of a model."""
@@ -42,7 +45,7 @@ class EvalConfig:
     save_every: int | None = None  # None: 4 x the batch size
     n_samples: int = 1
     temperature: float = 0.0
-    top_p: float = 0.95
+    top_p: float = _DEFAULT_TOP_P
     max_new_tokens: int = 512
     seed: int = 0
     k: list[int] = field(default_factory=lambda: [1, 10, 100])
@@ -66,7 +69,7 @@ class EvalConfig:
             "--temperature at least 0, --top_p in (0, 1]",
         )
         check(
-            self.temperature > 0 or (self.n_samples == 1 and self.top_p == 0.95),
+            self.temperature > 0 or (self.n_samples == 1 and self.top_p == _DEFAULT_TOP_P),
             "--n_samples > 1 and --top_p need --temperature > 0 (greedy decoding is one answer)",
         )
 

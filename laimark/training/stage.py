@@ -151,9 +151,9 @@ def train(config: TrainConfig) -> int:
         resume=config.resume is not None,
         side=[out],
     )
-    for origin in {o.rsplit(":", 1)[0] for o, _ in problems}:
-        if Path(origin).is_file():
-            run.add_input(origin)
+    for name, source in data_meta["sources"].items():  # hashed once, by the loader
+        if source.get("path"):
+            run.add_input(source["path"], source.get("sha256"), role=name)
     try:
         return _train(config, run, out, problems, data_meta, chain)
     except (ModelError, ValueError):  # a person can fix these: run_stage reports them

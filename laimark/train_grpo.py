@@ -25,6 +25,7 @@ if __package__ in (None, ""):  # `python laimark/train_grpo.py` without installi
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.core.solve import add_solve_args
 from laimark.models.loading import DEFAULT_MODEL, DTYPES
+from laimark.models.sampling import add_thinking_arg
 from laimark.training.rewards import REWARD_MODES
 from laimark.training.stage import LOSS_TYPES, TrainConfig, train
 
@@ -75,6 +76,7 @@ def parse_args(argv):
     )
     m.add_argument("--dtype", choices=DTYPES, default="bf16", help="default: %(default)s")
     m.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    add_thinking_arg(m)
     t = p.add_argument_group("GRPO (defaults: the paper; see docs/training.md)")
     t.add_argument("--output_dir", default="runs/grpo")
     t.add_argument("--epochs", type=float, default=2.0)

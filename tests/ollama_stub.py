@@ -19,8 +19,17 @@ MODELS = [
         "digest": "sha256:" + "ab" * 32,
         "size": 1234,
         "modified_at": "2026-11-01T00:00:00Z",
-    }
+    },
+    {
+        "model": "thinker:latest",
+        "name": "thinker:latest",
+        "digest": "sha256:" + "cd" * 32,
+        "size": 4321,
+        "modified_at": "2026-11-01T00:00:00Z",
+    },
 ]
+# What /api/show reports; like the real server, chat refuses `think` for a model without "thinking".
+CAPABILITIES = {"tiny": ["completion"], "thinker": ["completion", "thinking"]}
 
 
 def reply_text(request: dict) -> str:
@@ -53,8 +62,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.server.requests.append((self.path, request))
-        if request.get("model") not in {m["model"] for m in MODELS} | {"tiny"}:
+        model = str(request.get("model")).removesuffix(":latest")
+        if model not in CAPABILITIES:
             return self._send(404, [{"error": f"model '{request.get('model')}' not found"}])
+        if self.path == "/api/show":
+            return self._send(200, [{"capabilities": CAPABILITIES[model], "model_info": {}}])
+        if "think" in request and "thinking" not in CAPABILITIES[model]:
+            return self._send(400, [{"error": f'"{model}" does not support thinking'}])
         text = reply_text(request)
         if self.path not in ("/api/chat", "/api/generate"):
             return self._send(404, [{"error": "not found"}])

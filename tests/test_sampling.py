@@ -169,6 +169,29 @@ def test_chat_prompts_use_the_template_and_strings_do_not(loaded):
     assert chat != raw
 
 
+# The part of Qwen3's chat template that --thinking reaches: with enable_thinking false it writes
+# an empty think block, so the model answers at once.
+QWEN3_TAIL = (
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}"
+    "{% if enable_thinking is defined and enable_thinking is false %}"
+    "{{ '<think>\n\n</think>\n\n' }}{% endif %}{% endif %}"
+)
+
+
+@pytest.mark.parametrize("thinking", [False, True])
+def test_thinking_reaches_templates_that_take_it(loaded, thinking):
+    tok = loaded.tokenizer
+    saved = tok.chat_template
+    try:
+        tok.chat_template = saved.split("{% if add_generation_prompt %}")[0] + QWEN3_TAIL
+        text = tok.decode(
+            HFSampler(loaded, thinking=thinking).encode([{"role": "user", "content": "hi"}])
+        )
+    finally:
+        tok.chat_template = saved
+    assert text.endswith("<think>\n\n</think>\n\n") is not thinking
+
+
 def test_left_padding_is_used(loaded):
     sampler(loaded)
     assert loaded.tokenizer.padding_side == "left"
@@ -216,10 +239,26 @@ def test_ollama_chat_and_raw_prompts(ollama_stub):
     )
     assert outs[0][0] == f"chat:hi|seed={item_seed(1, 0) % 2**31}|t=0.5"
     assert outs[1][1] == f"raw:def f():|seed={item_seed(2, 1) % 2**31}|t=0.5"
-    paths = sorted(p for p, _ in server.requests)
+    paths = sorted(p for p, _ in server.requests if p != "/api/show")
     assert paths == ["/api/chat"] * 2 + ["/api/generate"] * 2
-    options = server.requests[0][1]["options"]
+    chats = [r for p, r in server.requests if p == "/api/chat"]
+    assert all("think" not in r for r in chats)  # the model cannot think: nothing to turn off
+    options = chats[0]["options"]
     assert options["num_predict"] == 7 and options["stop"] == ["|STOP"] and options["top_p"] == 1.0
+
+
+@pytest.mark.parametrize("thinking", [False, True])
+def test_ollama_thinking_is_sent_to_models_that_can_think(ollama_stub, thinking):
+    server, url = ollama_stub
+    s = make_sampler("ollama", "thinker", ollama_host=url, thinking=thinking)
+    s.generate([[{"role": "user", "content": "hi"}]])
+    [chat] = [r for p, r in server.requests if p == "/api/chat"]
+    assert chat["think"] is thinking
+
+
+def test_ollama_thinking_on_for_a_model_that_cannot_says_so(ollama_stub):
+    with pytest.raises(ModelError, match="no thinking capability.*--thinking off"):
+        make_sampler("ollama", "tiny", ollama_host=ollama_stub[1], thinking=True)
 
 
 def test_ollama_identity_records_the_digest(ollama_stub):

@@ -114,6 +114,7 @@ def test_outputs_log_plot_and_sidecar(round1):
     meta = json.loads((round1 / "adapter.meta.json").read_text())
     assert meta["contaminated"] is False and meta["chain"] == [] and meta["apply"] == [str(round1)]
     assert meta["grpo"]["num_generations"] == 4 and meta["grpo"]["loss_type"] == "dapo"
+    assert meta["grpo"]["chat_template_kwargs"] == {"enable_thinking": False}  # --thinking off
     assert meta["implicit_trl_defaults"]["scale_rewards"] == "group"
     assert meta["adapter"]["sha256"] == adapter_sha256(round1)
     assert meta["solve_format"]["version"] and meta["data"]["sources"]["curriculum"]["rows"] == 3

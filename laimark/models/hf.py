@@ -6,15 +6,16 @@ from collections.abc import Sequence
 
 from laimark.core.seeds import item_seed
 from laimark.core.solve import truncate_at_stop
-from laimark.models.sampling import default_seeds
+from laimark.models.sampling import chat_template_kwargs, default_seeds
 
 
 class HFSampler:
     """transformers in-process: batched generation with left padding. Works on CPU or GPU."""
 
-    def __init__(self, loaded, batch_size: int = 8):
+    def __init__(self, loaded, batch_size: int = 8, thinking: bool = False):
         self.model, self.tokenizer, self.identity = loaded.model, loaded.tokenizer, loaded.identity
         self.batch_size = max(1, batch_size)
+        self.template_kwargs = chat_template_kwargs(thinking)
         self.tokens_generated = 0  # real (non-padding) new tokens so far, for throughput logs
         self.tokenizer.padding_side = "left"  # generated tokens must follow the last real token
         if self.tokenizer.pad_token_id is None:
@@ -25,7 +26,7 @@ class HFSampler:
         if isinstance(prompt, str):
             return self.tokenizer(prompt)["input_ids"]
         text = self.tokenizer.apply_chat_template(
-            prompt, add_generation_prompt=True, tokenize=False
+            prompt, add_generation_prompt=True, tokenize=False, **self.template_kwargs
         )
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 

@@ -14,7 +14,9 @@ from laimark.models.sampling import OLLAMA_TAGS, default_seeds
 class OllamaSampler:
     """The official `ollama` client against an Ollama server (`ollama serve`, default port 11434)."""
 
-    def __init__(self, model: str, host: str | None = None, concurrency: int = 4):
+    def __init__(
+        self, model: str, host: str | None = None, concurrency: int = 4, thinking: bool = False
+    ):
         import ollama
 
         self.model = OLLAMA_TAGS.get(model, model)
@@ -30,6 +32,15 @@ class OllamaSampler:
             adapters=[],
             chain=[self.model],
         )
+        # Ollama refuses `think` (even false) for a model without the capability: send it only to
+        # models that have it, and say so when thinking is asked of one that cannot.
+        can_think = "thinking" in (self.client.show(self.model).capabilities or [])
+        if thinking and not can_think:
+            raise ModelError(
+                f"--thinking on: model '{self.model}' has no thinking capability on the Ollama "
+                "server; use --thinking off"
+            )
+        self.think = {"think": thinking} if can_think else {}
 
     def _digest(self) -> str | None:
         """The model's digest on the server (its revision); errors if the model is absent."""
@@ -54,10 +65,8 @@ class OllamaSampler:
         if isinstance(prompt, str):
             reply = self.client.generate(model=self.model, prompt=prompt, raw=True, options=options)
             return reply.response or ""
-        return (
-            self.client.chat(model=self.model, messages=prompt, options=options).message.content
-            or ""
-        )
+        reply = self.client.chat(model=self.model, messages=prompt, options=options, **self.think)
+        return reply.message.content or ""
 
     def generate(
         self, prompts, n=1, *, temperature=0.0, top_p=1.0, max_new_tokens=512, stop=(), seeds=None

@@ -89,15 +89,21 @@ def make_sampler(
     device: str = "auto",
     batch_size: int = 8,
     ollama_host: str | None = None,
+    thinking: bool = False,
 ) -> Sampler:
-    """Build a sampler. For `hf`, adapters are merged into the weights (sampling is faster so)."""
+    """Build a sampler. For `hf`, adapters are merged into the weights (sampling is faster so).
+
+    `thinking` is passed to chat templates that take it (`enable_thinking`, Qwen3) and to Ollama
+    (`think`) for models that have the capability; other models ignore it."""
     adapters = [adapter] if isinstance(adapter, (str, os.PathLike)) else list(adapter or [])
     if backend == "hf":
         from laimark.models.hf import HFSampler
         from laimark.models.loading import load_model
 
         return HFSampler(
-            load_model(model, adapters, dtype=dtype, device=device, merge=True), batch_size
+            load_model(model, adapters, dtype=dtype, device=device, merge=True),
+            batch_size,
+            thinking=thinking,
         )
     if backend == "ollama":
         if adapters:
@@ -106,11 +112,11 @@ def make_sampler(
             )
         from laimark.models.ollama import OllamaSampler
 
-        return OllamaSampler(model, ollama_host, concurrency=batch_size)
+        return OllamaSampler(model, ollama_host, concurrency=batch_size, thinking=thinking)
     if backend == "vllm":
         from laimark.models.vllm import VLLMSampler
 
-        return VLLMSampler(model, adapters, dtype)
+        return VLLMSampler(model, adapters, dtype, thinking=thinking)
     raise ModelError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
 
 
@@ -144,7 +150,26 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         default=8,
         help="sequences generated together (hf) or concurrent requests (ollama)",
     )
+    add_thinking_arg(g)
     return parser
+
+
+def add_thinking_arg(group) -> None:
+    """--thinking, shared by the sampling stages and training (which applies the template itself)."""
+    group.add_argument(
+        "--thinking",
+        choices=("off", "on"),
+        default="off",
+        help="models that can think before answering (Qwen3): 'off' passes "
+        "enable_thinking=False to the chat template and think=false to Ollama, as the LAIMARK "
+        "paper ran every stage (its solve prompt also ends in /no_think); other models ignore "
+        "it (default: %(default)s)",
+    )
+
+
+def chat_template_kwargs(thinking: bool) -> dict:
+    """Extra variables for `apply_chat_template`; templates that do not use them ignore them."""
+    return {"enable_thinking": thinking}
 
 
 @dataclass(frozen=True)
@@ -158,9 +183,11 @@ class ModelConfig:
     device: str = "auto"
     ollama_host: str | None = None
     batch_size: int = 8
+    thinking: str = "off"
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "--batch_size must be >= 1")
+        check(self.thinking in ("off", "on"), "--thinking must be 'off' or 'on'")
 
 
 def sampler_for(config: ModelConfig) -> Sampler:
@@ -173,4 +200,5 @@ def sampler_for(config: ModelConfig) -> Sampler:
         device=config.device,
         batch_size=config.batch_size,
         ollama_host=config.ollama_host,
+        thinking=config.thinking == "on",
     )

@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from laimark.core.seeds import item_seed
 from laimark.core.solve import truncate_at_stop
 from laimark.models.loading import ModelError, identity_of, resolve_model
-from laimark.models.sampling import default_seeds
+from laimark.models.sampling import chat_template_kwargs, default_seeds
 
 
 class VLLMSampler:
     """vLLM on a CUDA GPU (`pip install -e .[vllm]`). Untested here: no GPU on the dev machines."""
 
-    def __init__(self, model: str, adapter: Sequence[str] = (), dtype: str = "bf16"):
+    def __init__(
+        self, model: str, adapter: Sequence[str] = (), dtype: str = "bf16", thinking: bool = False
+    ):
+        self.template_kwargs = chat_template_kwargs(thinking)
         try:
             import vllm
         except ImportError as e:
@@ -43,7 +46,9 @@ class VLLMSampler:
         texts = [
             p
             if isinstance(p, str)
-            else tok.apply_chat_template(p, add_generation_prompt=True, tokenize=False)
+            else tok.apply_chat_template(
+                p, add_generation_prompt=True, tokenize=False, **self.template_kwargs
+            )
             for p in prompts
         ]
         jobs = [(i, j) for i in range(len(prompts)) for j in range(n)]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from laimark.models.loading import ADAPTER_META, adapter_sha256
+from laimark.models.sampling import chat_template_kwargs
 from laimark.training.rewards import GroupAgreement, make_reward
 
 if TYPE_CHECKING:  # training.stage imports this module
@@ -72,6 +73,7 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
         use_vllm=use_vllm,
         vllm_mode=vllm_mode,
         disable_tqdm=False,  # a person waits on this loop
+        chat_template_kwargs=chat_template_kwargs(cfg.thinking == "on"),
     )
     lora = LoraConfig(
         r=cfg.lora_r,
@@ -216,6 +218,7 @@ _GRPO_KEYS = (
     "lr_scheduler_type",
     "warmup_steps",
     "use_vllm",
+    "chat_template_kwargs",
 )
 
 

@@ -44,6 +44,7 @@ class TrainConfig:
     base_adapter: str | None = None
     dtype: str = "bf16"
     device: str = "auto"
+    thinking: str = "off"
     epochs: float = 2.0
     max_steps: int = -1
     num_generations: int = 4

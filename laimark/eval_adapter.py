@@ -65,6 +65,19 @@ def parse_args(argv):
         metavar="DIR",
         help="alias of --adapter; absent: the base model alone",
     )
+    # The original LAIMARK's names for the same settings, so its commands run as written.
+    g.add_argument(
+        "--base_model",
+        dest="model",
+        default=argparse.SUPPRESS,
+        help="alias of --model (the original's name)",
+    )
+    g.add_argument(
+        "--no_adapter",
+        action="store_true",
+        help="evaluate the base model and ignore --adapter/--adapter_path (the original's "
+        "control run, which still required an adapter path)",
+    )
     g.add_argument("--n_samples", type=int, default=1, help="completions per task (default 1)")
     g.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     g.add_argument("--top_p", type=float, default=0.95, help="nucleus threshold when sampling")
@@ -92,7 +105,10 @@ def parse_args(argv):
     p.add_argument("--verbose", action="store_true")
     add_solve_args(p)
     add_sandbox_args(p)
-    return p, p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.no_adapter:
+        args.adapter = None
+    return p, args
 
 
 def mode_of(args):
@@ -106,7 +122,7 @@ def mode_of(args):
 
 def ignored_flag(parser, args, config_cls, mode: str | None) -> str | None:
     """A flag set on the command line that this mode would ignore, as a usage message."""
-    reads = flags_of(config_cls) | {"verbose", "compare", "score"}
+    reads = flags_of(config_cls) | {"verbose", "compare", "score", "no_adapter"}
     for dest, value in vars(args).items():
         if dest not in reads and value != parser.get_default(dest):
             where = f"with {mode}" if mode else "without --compare"

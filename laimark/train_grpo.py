@@ -39,8 +39,10 @@ def parse_args(argv):
     d = p.add_argument_group("data")
     d.add_argument(
         "--curriculum",
+        "--selfgen_file",
         default="data/calibrated_selfgen.jsonl",
-        help="calibrated problems (JSONL, docs/records.md); 'none' for MBPP alone",
+        help="calibrated problems (JSONL, docs/records.md); 'none' for MBPP alone "
+        "(--selfgen_file: the original's name)",
     )
     d.add_argument(
         "--selfgen_only",
@@ -78,15 +80,23 @@ def parse_args(argv):
     m.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     add_thinking_arg(m)
     t = p.add_argument_group("GRPO (defaults: the paper; see docs/training.md)")
-    t.add_argument("--output_dir", default="runs/grpo")
+    t.add_argument(
+        "--output_dir",
+        "--output",
+        default="grpo_output",
+        help="the adapter, its sidecar and checkpoints; also reachable at <output_dir>/final "
+        "(--output: the original's name; default: %(default)s)",
+    )
     t.add_argument("--epochs", type=float, default=2.0)
     t.add_argument("--max_steps", type=int, default=-1, help="stop after N steps (-1: epochs)")
     t.add_argument("--num_generations", type=int, default=4, help="G, completions per prompt")
     t.add_argument(
         "--per_device_train_batch_size",
+        "--batch_size",
         type=int,
         default=4,
-        help="completions per device and step; a multiple of G (default 4: 1 prompt)",
+        help="completions per device and step; a multiple of G (default 4: 1 prompt; "
+        "--batch_size: the original's name)",
     )
     t.add_argument("--gradient_accumulation_steps", type=int, default=1)
     t.add_argument("--learning_rate", "--lr", type=float, default=5e-6)

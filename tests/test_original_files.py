@@ -5,7 +5,9 @@ and `pass_rate: -1` with `samples: 0` for a problem it has not calibrated (its p
 mode); its prompts often lack the final newline. The problems here are our own, in that layout.
 """
 
+import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -73,6 +75,17 @@ ORIGINAL_README = [
     ("laimark.calibrate_problems", ["--samples", "8", "--lo", "0.2", "--hi", "0.8"]),
     ("laimark.train_grpo", ["--selfgen_only", "--num_generations", "4", "--epochs", "2"]),
     ("laimark.eval_adapter", ["--adapter", "grpo_output/final"]),
+    # its newer README (the same chain, seeded)
+    ("laimark.generate_problems", ["--count", "1000", "--seed", "42"]),
+    (
+        "laimark.calibrate_problems",
+        ["--samples", "8", "--lo", "0.2", "--hi", "0.8", "--seed", "42"],
+    ),
+    (
+        "laimark.train_grpo",
+        ["--selfgen_only", "--num_generations", "4", "--epochs", "2", "--seed", "42"],
+    ),
+    ("laimark.eval_adapter", ["--adapter_path", "./grpo_output/final", "--seed", "42"]),
 ]
 
 
@@ -89,7 +102,12 @@ def test_the_original_readme_commands_build_their_configs(module, argv):
         parser, args = mod.parse_args(argv)
         _, _, cls = mod.mode_of(args)
         assert mod.ignored_flag(parser, args, cls, None) is None
-        assert from_args(cls, args).output == "runs/eval/grpo_output_final.jsonl"
+        config = from_args(cls, args)
+        assert config.output in ("runs/eval/grpo_output_final.jsonl", "runs/eval/final.jsonl")
+        # the adapter it names is where the README's train command (the default) writes it
+        train_default = dataclasses.fields(TrainConfig)[0]
+        assert train_default.name == "output_dir"
+        assert Path(config.model.adapter[0]) == Path(train_default.default) / "final"
         return
     cls = {
         "laimark.generate_problems": GenerateConfig,
@@ -99,6 +117,46 @@ def test_the_original_readme_commands_build_their_configs(module, argv):
     config = from_args(cls, mod.parse_args(argv))
     if cls is CalibrateConfig:  # chains from laimark-generate's default output
         assert (config.input, config.window.n_samples) == ("runs/candidates.jsonl", 8)
+
+
+# The original's other flag names: each sets what our flag of the same meaning sets.
+ORIGINAL_FLAGS = [
+    (
+        "laimark.train_grpo",
+        ["--selfgen_only", "--selfgen_file", "x.jsonl"],
+        "data.curriculum",
+        "x.jsonl",
+    ),
+    (
+        "laimark.train_grpo",
+        ["--selfgen_only", "--batch_size", "8"],
+        "per_device_train_batch_size",
+        8,
+    ),
+    ("laimark.train_grpo", ["--selfgen_only", "--output", "out"], "output_dir", "out"),
+    ("laimark.train_grpo", ["--selfgen_only", "--lora_rank", "8"], "lora_r", 8),
+    ("laimark.train_grpo", ["--selfgen_only", "--lr", "1e-5"], "learning_rate", 1e-5),
+    ("laimark.eval_adapter", ["--base_model", "Qwen/Qwen3-8B"], "model.model", "Qwen/Qwen3-8B"),
+    ("laimark.eval_adapter", ["--adapter_path", "a", "--no_adapter"], "model.adapter", None),
+]
+
+
+@pytest.mark.parametrize(("module", "argv", "field", "value"), ORIGINAL_FLAGS)
+def test_the_originals_flag_names_mean_the_same(module, argv, field, value):
+    import functools
+    import importlib
+
+    from laimark.core.config import from_args
+    from laimark.evaluation.generate import EvalConfig
+    from laimark.training.stage import TrainConfig
+
+    mod = importlib.import_module(module)
+    parsed = mod.parse_args(argv)
+    args = parsed[1] if isinstance(parsed, tuple) else parsed
+    if isinstance(parsed, tuple):
+        assert mod.ignored_flag(parsed[0], args, EvalConfig, None) is None
+    config = from_args(EvalConfig if isinstance(parsed, tuple) else TrainConfig, args)
+    assert functools.reduce(getattr, field.split("."), config) == value
 
 
 # sha256 of the paper format's system prompt, NUL, user template: the texts of seetrex-ai/laimark's
@@ -127,6 +185,20 @@ def test_the_paper_format_asks_for_the_body_of_the_prompt_as_written():
         "\n\n" + PROMPT
     )
     assert fmt.version == "laimark-paper-l2b" and fmt.assembly == "auto"
+
+
+def test_full_function_with_the_paper_format_asks_as_the_originals_flag_did():
+    from laimark.core.solve import SolveFormat
+
+    fmt = SolveFormat.make(full_function=True, name="paper")
+    system, user = fmt.prompt(PROMPT)
+    assert (fmt.name, fmt.assembly) == ("paper-full", "function")
+    assert system["content"] == SolveFormat.make(name="paper").system_prompt
+    assert user["content"] == (
+        "Write the complete Python function including the def line. Here is the signature and "
+        "docstring:\n\n" + PROMPT + "\n\nReturn ONLY the complete function code, no explanation."
+    )
+    assert SolveFormat.make(full_function=True).name == "laimark"  # ours asks for it anyway
 
 
 def test_a_body_only_answer_in_the_paper_format_passes(tmp_path):

@@ -5,8 +5,9 @@ calibration, the GRPO rollouts and reward, and evaluation, so that a pass rate m
 calibration means the same thing in training and evaluation. It holds the system prompt, the user
 template, chat or raw, the harness assembly mode, the stop strings and a version.
 
-The texts are data (`solve_formats.json`), one named format each: `laimark` (ours) and `paper` (the
-LAIMARK paper's protocol, verbatim). Changing a text there must change that format's version: it
+The texts are data (`solve_formats.json`), one named format each: `laimark` (ours), `paper` (the
+LAIMARK paper's protocol, verbatim) and `paper-full` (the paper's whole-function request, which
+`--solve_format paper --full_function` selects, as the original's `--full_function` did). Changing a text there must change that format's version: it
 is written into every output's sidecar, and results made with different versions are not
 comparable.
 """
@@ -93,6 +94,10 @@ class SolveFormat:
         if raw:
             return cls(chat=False, system_prompt="", assembly="body", stop=RAW_STOP, name="raw")
         spec = named_formats()[name]
+        if full_function and "full_function_format" in spec:
+            # The original's --full_function changed the request too, not only the judging.
+            name = spec["full_function_format"]
+            spec = named_formats()[name]
         return cls(
             system_prompt=spec["system"] if system_prompt is None else system_prompt,
             user_template=spec["user_template"],
@@ -151,7 +156,8 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_FORMAT,
         help="named prompt texts (core/solve_formats.json): 'laimark' asks for the whole "
         "function in a code block; 'paper' is the LAIMARK paper's system prompt (ending in "
-        "/no_think) and body-only request (default: %(default)s)",
+        "/no_think) and body-only request; 'paper-full' its whole-function request "
+        "(default: %(default)s)",
     )
     g.add_argument(
         "--system_prompt",
@@ -162,7 +168,8 @@ def add_solve_args(parser: argparse.ArgumentParser) -> None:
         "--full_function",
         action="store_true",
         help="judge each answer as a whole function (default: whole function if it defines "
-        "the entry point, else a body)",
+        "the entry point, else a body); with --solve_format paper also ask for the whole "
+        "function in the paper's words (format 'paper-full'), as the original's flag did",
     )
     parser.set_defaults(raw=False)  # --chat and --raw share `raw`
 

@@ -159,7 +159,9 @@ class DataConfig:
         )
         check(
             self.selfgen_only or bool(curated),
-            "give --selfgen_only (the curriculum alone) or a curated set: --mbpp FILE|hub",
+            "give --selfgen_only (the curriculum alone) or a curated set: --mbpp FILE|hub. The "
+            "original LAIMARK's default without --selfgen_only (HumanEval + MBPP + the "
+            "curriculum, which trains on the evaluation set) is --mbpp hub --train_on_humaneval",
         )
         check(
             not (self.weighted and self.curriculum == "none"),

@@ -37,7 +37,7 @@ LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo")
 class TrainConfig:
     """laimark-train: GRPO with a LoRA adapter. Defaults are the paper's (docs/training.md)."""
 
-    output_dir: str = "runs/grpo"
+    output_dir: str = "grpo_output"  # the original's, so its README chain finds <output>/final
     data: DataConfig = nested(DataConfig)
     solve: SolveFormat = nested(solve_format_of, SolveFormat)
     model: str = DEFAULT_MODEL

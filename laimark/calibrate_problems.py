@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # `python laimark/calibrate_problems.py` without 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
 from laimark.curriculum.calibrate import add_window_args
 from laimark.curriculum.generate import add_filter_args
@@ -49,7 +50,12 @@ def parse_args(argv):
         default="runs/calibrated.jsonl",
         help="calibrated problems JSONL (default runs/calibrated.jsonl)",
     )
-    p.add_argument("--seed", type=int, default=0, help="run seed; per-problem seeds derive from it")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="run seed; per-problem seeds derive from it (default %(default)s)",
+    )
     p.add_argument(
         "--measured",
         default=None,

@@ -21,6 +21,7 @@ if __package__ in (None, ""):  # `python laimark/check.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.curriculum.checks import JACCARD_THRESHOLD
 from laimark.curriculum.stages import CheckConfig, check_file
 
 
@@ -40,8 +41,9 @@ def parse_args(argv):
     p.add_argument(
         "--jaccard_threshold",
         type=float,
-        default=0.7,
-        help="docstring word-trigram Jaccard at which two problems count as duplicates",
+        default=JACCARD_THRESHOLD,
+        help="docstring word-trigram Jaccard above which two problems count as duplicates "
+        "(default %(default)s, the original's)",
     )
     p.add_argument("--no_humaneval", action="store_true", help="skip the HumanEval overlap check")
     p.add_argument("--verbose", action="store_true")

@@ -27,6 +27,7 @@ if __package__ in (None, ""):  # `python laimark/eval_adapter.py` without instal
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging, usage_error
 from laimark.core.config import flags_of
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
 from laimark.evaluation.compare import CompareConfig, compare
 from laimark.evaluation.generate import EvalConfig, evaluate
@@ -82,7 +83,12 @@ def parse_args(argv):
     g.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     g.add_argument("--top_p", type=float, default=0.95, help="nucleus threshold when sampling")
     g.add_argument("--max_new_tokens", type=int, default=512)
-    g.add_argument("--seed", type=int, default=0, help="base of the per-task sampling seeds")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="base of the per-task sampling seeds (default %(default)s)",
+    )
     g.add_argument(
         "--output",
         help="results JSONL (generate mode; default runs/eval/base.jsonl, or named for the "

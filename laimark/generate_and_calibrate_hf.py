@@ -25,7 +25,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # `python laimark/generate_and_calibrate_hf.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.core.cli import add_replaced_flags, add_sandbox_args, run_stage, setup_logging
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
 from laimark.curriculum.calibrate import add_window_args
 from laimark.curriculum.generate import add_generation_args
@@ -52,7 +53,10 @@ def parse_args(argv):
         help="calibrated problems JSONL (default runs/calibrated_hf.jsonl)",
     )
     p.add_argument(
-        "--seed", type=int, default=0, help="run seed; every per-item seed derives from it"
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="run seed; every per-item seed derives from it (default %(default)s)",
     )
     p.add_argument(
         "--harder_variants",
@@ -71,11 +75,28 @@ def parse_args(argv):
     )
     p.add_argument("--verbose", action="store_true")
     add_model_args(p)
-    add_generation_args(p)
+    add_generation_args(p, budget_flag="--gen_max_new_tokens")
     add_window_args(p, prefix="calib_")
     add_solve_args(p)
     add_sandbox_args(p)
+    add_replaced_flags(p, REPLACED)
     return p.parse_args(argv)
+
+
+# The original's phase 1 (calibrate an existing file) and proposer-only mode are stages of their
+# own here; its other flags keep their names (--exclude_names, --max_new_tokens for calibration).
+REPLACED = {
+    "--existing": "calibrate an existing candidates file with laimark-calibrate --input FILE "
+    "(then run this command, with another --output, to generate more)",
+    "--calibrate_only": "laimark-calibrate --input FILE calibrates without generating",
+    "--calibrate_adapter": "laimark-calibrate --input FILE --adapter DIR measures against an "
+    "adapter",
+    "--allow_name_dups": "not available: every stage treats a repeated function name as a "
+    "duplicate (the harness and training key problems by it); rename the repeats, then "
+    "laimark-calibrate --input FILE",
+    "--proposer_only": "laimark-generate writes verified problems without calibrating them "
+    "(laimark-calibrate reads its output)",
+}
 
 
 def main(argv=None) -> int:

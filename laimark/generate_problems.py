@@ -24,6 +24,7 @@ if __package__ in (None, ""):  # `python laimark/generate_problems.py` without i
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.curriculum.generate import add_generation_args
 from laimark.curriculum.stages import GenerateConfig, generate
 from laimark.models.sampling import add_model_args
@@ -41,7 +42,12 @@ def parse_args(argv):
         default="runs/candidates.jsonl",
         help="problems JSONL (default runs/candidates.jsonl)",
     )
-    p.add_argument("--seed", type=int, default=0, help="run seed; per-attempt seeds derive from it")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=DEFAULT_SEED,
+        help="run seed; per-attempt seeds derive from it (default %(default)s)",
+    )
     p.add_argument(
         "--max_attempts",
         type=int,

@@ -23,6 +23,7 @@ if __package__ in (None, ""):  # `python laimark/train_grpo.py` without installi
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
 from laimark.models.loading import DEFAULT_MODEL, DTYPES
 from laimark.models.sampling import add_thinking_arg
@@ -119,7 +120,7 @@ def parse_args(argv):
         default="binary",
         help="1.0 if all tests pass, or the share of asserts passed",
     )
-    t.add_argument("--seed", type=int, default=42)
+    t.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default: %(default)s")
     t.add_argument("--save_steps", type=int, default=25, help="checkpoint every N steps")
     t.add_argument(
         "--resume",

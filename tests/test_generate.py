@@ -23,7 +23,9 @@ TESTS = Path(__file__).resolve().parent
 def run(tmp_path, monkeypatch, sampler, *extra):
     monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / "cand.jsonl"
-    code = main(["--output", str(out), "--round_size", "4", "--workers", "2", *extra])
+    code = main(
+        ["--output", str(out), "--round_size", "4", "--workers", "2", "--seed", "0", *extra]
+    )
     return code, out
 
 
@@ -214,7 +216,18 @@ def test_kill_9_mid_run_then_resume_gives_the_same_output(tmp_path, full_run):
     _, reference = full_run
     script = {"replies": {fresh_seed(0, i): r for i, r in enumerate(REPLIES)}, "delay": 0.4}
     out = tmp_path / "killed" / "cand.jsonl"
-    argv = ["--output", str(out), "--round_size", "4", "--workers", "2", "--count", "4"]
+    argv = [
+        "--output",
+        str(out),
+        "--round_size",
+        "4",
+        "--workers",
+        "2",
+        "--count",
+        "4",
+        "--seed",
+        "0",
+    ]
     journal = Path(str(out) + ".journal.jsonl")
     argv += ["--max_attempts", "12"]
     killed_at, done = kill_then_resume(
@@ -293,3 +306,22 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir):
     assert meta["funnel"]["generated"] == 2 and counts["written"] == 0 and not counts["complete"]
     assert meta["model"]["kind"] == "folder" and counts["tokens_generated"] > 0
     assert out.read_text() == ""
+
+
+def test_exclude_names_are_never_accepted(tmp_path, monkeypatch):
+    names = tmp_path / "names.txt"
+    names.write_text("# from round 1\ntriple_sum\n\n")
+    code, out = run(
+        tmp_path, monkeypatch, scripted(), "--count", "3", "--max_attempts", "12",
+        "--exclude_names", str(names),
+    )  # fmt: skip
+    accepted = [p.entry_point for _, p in load_records(out, Problem)]
+    assert code == 0 and "triple_sum" not in accepted and len(accepted) == 3
+    rounds = [json.loads(line) for line in open(str(out) + ".journal.jsonl")]
+    first = rounds[0]["attempts"][0]
+    assert first["reason"] == "duplicate" and "--exclude_names" in " ".join(first["notes"])
+
+
+def test_exclude_names_file_must_exist(tmp_path, monkeypatch, capsys):
+    code, _ = run(tmp_path, monkeypatch, scripted(), "--exclude_names", str(tmp_path / "no.txt"))
+    assert code == 2 and "--exclude_names" in capsys.readouterr().err

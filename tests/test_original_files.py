@@ -213,3 +213,33 @@ def test_a_body_only_answer_in_the_paper_format_passes(tmp_path):
             sandbox, [(problem, "    return [2 * x for x in xs]")], SolveFormat.make(name="paper")
         )
     assert v.passed, v
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [
+        "--existing",
+        "--calibrate_only",
+        "--calibrate_adapter",
+        "--allow_name_dups",
+        "--proposer_only",
+    ],
+)
+def test_the_pipelines_moved_flags_say_what_to_use(flag, capsys):
+    from laimark import generate_and_calibrate_hf
+
+    with pytest.raises(SystemExit) as stop:
+        generate_and_calibrate_hf.parse_args([flag, "x.jsonl"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and f"{flag} is a flag of the original" in err
+    assert "laimark-calibrate" in err or "laimark-generate" in err
+
+
+def test_the_pipelines_max_new_tokens_is_calibrations_as_in_the_original():
+    from laimark import generate_and_calibrate_hf
+    from laimark.core.config import from_args
+    from laimark.curriculum.stages import PipelineConfig
+
+    args = ["--max_new_tokens", "1024", "--gen_max_new_tokens", "1500"]
+    config = from_args(PipelineConfig, generate_and_calibrate_hf.parse_args(args))
+    assert (config.window.max_new_tokens, config.generation.max_new_tokens) == (1024, 1500)

@@ -55,6 +55,8 @@ def run(tmp_path, monkeypatch, sampler, *extra):
             "--target",
             "2",
             "--harder_variants",
+            "--seed",
+            "0",
             *extra,
         ]
     )
@@ -129,7 +131,9 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir):
             "2",
             "--round_size",
             "2",
-            "--max_new_tokens",
+            "--gen_max_new_tokens",
+            "24",
+            "--max_new_tokens",  # calibration's budget here, as in the original
             "24",
             "--workers",
             "1",

@@ -70,6 +70,22 @@ def run_stage(stage: Callable[[Any], int], config_cls: type, args: argparse.Name
         return EXIT_FAILED
 
 
+def add_replaced_flags(parser: argparse.ArgumentParser, replaced: dict[str, str]) -> None:
+    """Flags of the original LAIMARK that no longer mean anything here: using one is a usage
+    error (exit 2) that says what to run instead, rather than argparse's "unrecognized"."""
+
+    class Replaced(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            parser.error(
+                f"{option_string} is a flag of the original LAIMARK's script; here: "
+                f"{replaced[option_string]}"
+            )
+
+    g = parser.add_argument_group("the original's flags that moved (each says where)")
+    for flag, message in replaced.items():
+        g.add_argument(flag, nargs="*", action=Replaced, default=argparse.SUPPRESS, help=message)
+
+
 def add_sandbox_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("sandbox")
     group.add_argument(

@@ -6,6 +6,9 @@ import hashlib
 import json
 from typing import Any
 
+# Every stage's default run seed: the original LAIMARK's (its README passes --seed 42 to each).
+DEFAULT_SEED = 42
+
 
 def item_seed(base_seed: int, *keys: Any) -> int:
     """A 63-bit seed derived from a base seed and stable keys (problem id, sample index, ...).

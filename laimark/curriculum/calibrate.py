@@ -56,8 +56,10 @@ def add_window_args(parser, prefix: str = "") -> None:
         default=1.0,
         help="nucleus sampling of the policy (default 1.0)",
     )
+    # With a prefix (the pipeline) the plain --max_new_tokens is calibration's too: the name the
+    # original's generate_and_calibrate_hf.py gave its calibration budget.
     g.add_argument(
-        f"--{prefix}max_new_tokens",
+        *dict.fromkeys((f"--{prefix}max_new_tokens", "--max_new_tokens")),
         dest="calib_max_new_tokens",
         type=int,
         default=512,

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from laimark.evaluation.humaneval import load_humaneval
 from laimark.execution.harness import judge_many, split_tests
+
+# Docstring word-trigram Jaccard above which two problems are duplicates: the original LAIMARK's
+# value and comparison (`> 0.6`), which its paper reports.
+JACCARD_THRESHOLD = 0.6
 
 # Stand-ins for "a function that does nothing useful"; a test suite that one of them passes
 # entirely cannot tell a right answer from a wrong one.
@@ -99,11 +103,12 @@ def humaneval_overlap(prompt: str, entry_point: str, threshold: float = 0.5) -> 
 
 class Deduper:
     """Incremental duplicate detection: same entry point, or docstrings with trigram Jaccard
-    at or above `threshold`. `seen(problem)` says why a problem repeats an earlier one."""
+    above `threshold` (strictly, as the original LAIMARK compared). `seen(problem)` says why a
+    problem repeats an earlier one. `exclude` names count as seen from the start."""
 
-    def __init__(self, threshold: float = 0.7):
+    def __init__(self, threshold: float = JACCARD_THRESHOLD, exclude: Iterable[str] = ()):
         self.threshold = threshold
-        self._names: dict[str, str] = {}
+        self._names: dict[str, str] = dict.fromkeys(exclude, "an --exclude_names entry")
         self._grams: list[tuple[str, frozenset]] = []
 
     def seen(self, problem, label: str = "") -> str | None:
@@ -112,7 +117,7 @@ class Deduper:
         grams = word_ngrams(docstring(problem.prompt), 3)
         for other, g in self._grams:
             score = jaccard(grams, g)
-            if score >= self.threshold:
+            if score > self.threshold:
                 return f"docstring trigram Jaccard {score:.2f} with {other}"
         return None
 
@@ -152,7 +157,7 @@ def check_problems(
     sandbox,
     *,
     min_tests: int = 3,
-    jaccard_threshold: float = 0.7,
+    jaccard_threshold: float = JACCARD_THRESHOLD,
     humaneval: bool = True,
     progress: bool = False,
 ) -> list[Finding]:

@@ -20,6 +20,7 @@ from laimark.core.cli import EXIT_FAILED, EXIT_OK, printable
 from laimark.core.config import check, nested
 from laimark.core.records import CalibratedProblem, Problem, load_records, write_jsonl_atomic
 from laimark.core.runs import Run
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.curriculum.calibrate import (
     CalibrationConfig,
     MeasuredStore,
@@ -29,7 +30,7 @@ from laimark.curriculum.calibrate import (
     prefilter,
     window_counts,
 )
-from laimark.curriculum.checks import check_problems
+from laimark.curriculum.checks import JACCARD_THRESHOLD, check_problems
 from laimark.curriculum.generate import GenerationConfig, GenerationRun
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models import sampling
@@ -46,7 +47,7 @@ class CheckConfig:
     path: str = ""
     json: bool = False
     min_tests: int = 3
-    jaccard_threshold: float = 0.7
+    jaccard_threshold: float = JACCARD_THRESHOLD
     no_humaneval: bool = False
     sandbox: SandboxConfig = nested(SandboxConfig)
 
@@ -84,7 +85,7 @@ class GenerateConfig:
 
     output: str = "runs/candidates.jsonl"
     count: int = 50
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     max_attempts: int | None = None  # None: 10 x count
     journal: str | None = None  # None: <output>.journal.jsonl
     resume: bool = False
@@ -186,12 +187,12 @@ class CalibrateConfig:
 
     input: str = ""
     output: str = ""
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     measured: str | None = None  # None: <output>.measured.jsonl
     plot: str | None = None  # None: <output>.hist.png
     keep_all: bool = False
     resume: bool = False
-    jaccard_threshold: float = 0.7
+    jaccard_threshold: float = JACCARD_THRESHOLD
     keep_humaneval_overlap: bool = False
     window: CalibrationConfig = nested(CalibrationConfig)
     model: ModelConfig = nested(ModelConfig)
@@ -294,7 +295,7 @@ class PipelineConfig:
 
     output: str = "runs/calibrated_hf.jsonl"
     target: int = 20
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     max_attempts: int | None = None  # None: 20 x target
     harder_variants: bool = False
     keep_all: bool = False

@@ -19,7 +19,7 @@ from laimark.core.cli import EXIT_OK
 from laimark.core.config import check, nested
 from laimark.core.records import EvalResult, JsonlAppender, iter_jsonl, load_records
 from laimark.core.runs import Run, RunError
-from laimark.core.seeds import item_seed
+from laimark.core.seeds import DEFAULT_SEED, item_seed
 from laimark.core.solve import SolveFormat, solve_format_of
 from laimark.evaluation.humaneval import humaneval_file, load_humaneval
 from laimark.evaluation.results import report_line, result_record
@@ -47,7 +47,7 @@ class EvalConfig:
     temperature: float = 0.0
     top_p: float = _DEFAULT_TOP_P
     max_new_tokens: int = 512
-    seed: int = 0
+    seed: int = DEFAULT_SEED
     k: list[int] = field(default_factory=lambda: [1, 10, 100])
     model: ModelConfig = nested(ModelConfig)
     solve: SolveFormat = nested(solve_format_of, SolveFormat)

@@ -15,6 +15,7 @@ from pathlib import Path
 from laimark.core.cli import EXIT_FAILED, EXIT_OK
 from laimark.core.config import check, nested
 from laimark.core.runs import Run
+from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import SolveFormat, solve_format_of
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models.loading import (
@@ -60,7 +61,7 @@ class TrainConfig:
     max_completion_length: int = 1024
     temperature: float = 1.0
     reward: str = "binary"
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     save_steps: int = 25
     resume: str | None = None  # None, "last", or a checkpoint folder
     no_gradient_checkpointing: bool = False

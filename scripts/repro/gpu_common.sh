@@ -31,6 +31,6 @@ curriculum() {
   stage "curriculum (generate + calibrate until 22 are in the window)" \
     "$OUT/curriculum/calibrated.jsonl.meta.json" \
     "$BIN/python" -m laimark.generate_and_calibrate_hf --model "$MODEL" --target 22 \
-    --samples 8 --lo 0.2 --hi 0.8 --max_new_tokens 1536 --calib_max_new_tokens 1024 --seed 0 \
+    --samples 8 --lo 0.2 --hi 0.8 --gen_max_new_tokens 1536 --max_new_tokens 1024 --seed 0 \
     --output "$OUT/curriculum/calibrated.jsonl" --resume
 }

@@ -53,8 +53,8 @@ def add_window_args(parser, prefix: str = "") -> None:
         f"--{prefix}top_p",
         dest="calib_top_p",
         type=float,
-        default=1.0,
-        help="nucleus sampling of the policy (default 1.0)",
+        default=0.95,
+        help="nucleus sampling of the policy (default 0.95, the original's HF scripts')",
     )
     # With a prefix (the pipeline) the plain --max_new_tokens is calibration's too: the name the
     # original's generate_and_calibrate_hf.py gave its calibration budget.
@@ -76,7 +76,7 @@ class CalibrationConfig:
     lo: float = 0.2
     hi: float = 0.8
     temperature: float = arg("calib_temperature", default=0.7)
-    top_p: float = arg("calib_top_p", default=1.0)
+    top_p: float = arg("calib_top_p", default=0.95)
     max_new_tokens: int = arg("calib_max_new_tokens", default=512)
     solve: SolveFormat = nested(solve_format_of, SolveFormat)
 

@@ -365,8 +365,8 @@ def add_generation_args(parser, budget_flag: str = "--max_new_tokens") -> None:
     g.add_argument(
         "--temperature",
         type=float,
-        default=0.8,
-        help="sampling temperature for writing problems (default 0.8)",
+        default=0.9,
+        help="sampling temperature for writing problems (default 0.9, the original's)",
     )
     g.add_argument("--top_p", type=float, default=0.95, help="nucleus sampling (default 0.95)")
     g.add_argument(
@@ -422,7 +422,7 @@ class GenerationConfig:
 
     topics: list[str] = field(default_factory=lambda: list(DEFAULT_TOPICS))
     difficulty: list[str] = field(default_factory=lambda: list(DIFFICULTIES))
-    temperature: float = 0.8
+    temperature: float = 0.9
     top_p: float = 0.95
     max_new_tokens: int = 768
     round_size: int | None = None  # None: the sampler's batch size

@@ -63,6 +63,67 @@ def test_weighting_needs_a_measured_rate(tmp_path):
         load_curriculum(str(write(tmp_path, CALIBRATED, PROPOSED)), weighted=True)
 
 
+# The shapes the original's generate_deduction_abduction.py writes (calibrated: + pass_rate, samples).
+CODE = BASE["solution"]
+DEDUCTION = {
+    "prompt": f"Given the following Python function:\n\n{CODE}\n\nWhat is the output of "
+    "`double_all([1, 2])`?\nReturn ONLY the output value as a Python expression, no explanation.",
+    "problem_type": "deduction",
+    "dd_code": CODE,
+    "dd_func_name": "double_all",
+    "dd_input": "[1, 2]",
+    "dd_expected": "[2, 4]",
+    "source_entry_point": "double_all",
+    "source_pass_rate": 0.5,
+    "pass_rate": 0.25,
+    "samples": 8,
+}
+ABDUCTION = {
+    "prompt": f"Given the following Python function:\n\n{CODE}\n\nFind an input `x` such that "
+    "`double_all(x) == [2, 4]`.\nReturn ONLY the input value as a Python expression, no "
+    "explanation.",
+    "problem_type": "abduction",
+    "ab_code": CODE,
+    "ab_func_name": "double_all",
+    "ab_expected": "[2, 4]",
+    "source_entry_point": "double_all",
+    "source_pass_rate": 0.5,
+}
+
+
+def test_deduction_and_abduction_records_load_and_round_trip(tmp_path):
+    rows = load_records(write(tmp_path, DEDUCTION, ABDUCTION), CalibratedProblem)
+    for (_, record), written in zip(rows, (DEDUCTION, ABDUCTION), strict=True):
+        assert record.entry_point == "double_all" and record.to_dict() == written
+
+
+def test_a_deduction_record_without_its_fields_names_the_field(tmp_path):
+    broken = {k: v for k, v in DEDUCTION.items() if k != "dd_input"}
+    with pytest.raises(RecordError, match="original.jsonl:1: field 'dd_input' is required in a"):
+        load_records(write(tmp_path, broken), CalibratedProblem)
+
+
+def test_check_reports_deduction_records_as_not_checked(tmp_path, capsys):
+    assert check.main([str(write(tmp_path, CALIBRATED, DEDUCTION)), "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "original.jsonl:2: double_all: not checked" in out
+    assert "1 deduction/abduction records not checked" in out
+
+
+def test_training_and_calibration_refuse_them_naming_the_line(tmp_path, capsys):
+    from laimark import calibrate_problems, train_grpo
+
+    path = write(tmp_path, CALIBRATED, ABDUCTION)
+    with pytest.raises(RecordError, match="original.jsonl:2: field 'problem_type' is 'abduction'"):
+        load_curriculum(str(path), weighted=False)
+    argv = ["--input", str(path), "--output", str(tmp_path / "out.jsonl")]
+    assert calibrate_problems.main(argv) == 2
+    assert "original.jsonl:2: field 'problem_type' is 'abduction'" in capsys.readouterr().err
+    argv = ["--selfgen_only", "--curriculum", str(path), "--output_dir", str(tmp_path / "a")]
+    assert train_grpo.main(argv) == 2
+    assert "no task type judges them yet" in capsys.readouterr().err
+
+
 def test_check_passes_an_original_curriculum(tmp_path, capsys):
     assert check.main([str(write(tmp_path, CALIBRATED)), "--workers", "1", "--min_tests", "3"]) == 0
     assert "1 records, 1 ok" in capsys.readouterr().out

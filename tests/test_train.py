@@ -232,7 +232,7 @@ def test_problem_type_without_reward_is_refused(tiny_model_dir, tmp_path, capsys
     bad = tmp_path / "ded.jsonl"
     bad.write_text(
         json.dumps(
-            {**json.loads(EXAMPLES.read_text().splitlines()[0]), "problem_type": "deduction"}
+            {**json.loads(EXAMPLES.read_text().splitlines()[0]), "problem_type": "riddle"}
         )
         + "\n"
     )

@@ -26,7 +26,7 @@ import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 logger = logging.getLogger(__name__)
 
@@ -210,9 +210,22 @@ class _Record:
         return out
 
 
+# The original LAIMARK's deduction and abduction records (its generate_deduction_abduction.py):
+# their program, function and values sit in fields of their own, and they have no `tests`.
+ORIGINAL_ITEM_FIELDS = {
+    "deduction": ("dd_code", "dd_func_name", "dd_input", "dd_expected"),
+    "abduction": ("ab_code", "ab_func_name", "ab_expected"),
+}
+
+
 @dataclass
 class Problem(_Record):
-    """A coding problem: write the function `entry_point` described by `prompt` so `tests` pass."""
+    """A coding problem: write the function `entry_point` described by `prompt` so `tests` pass.
+
+    Records of the original's deduction and abduction types load too: their `entry_point` is their
+    function's name, their own fields stay in `extra`, and `to_dict` writes them back as they were
+    (no `tests` or `entry_point` added). Judging them is a task type's work (`laimark.tasks`).
+    """
 
     prompt: str = _f(_str)
     tests: str = _f(_tests)
@@ -224,6 +237,29 @@ class Problem(_Record):
     problem_type: str = _f(_str, default="code")
     seed_id: str | int | None = _f(_seed_id, default=None)
     extra: dict = field(default_factory=dict, kw_only=True)
+
+    # known fields a record of the original's item types did not have (left out by to_dict;
+    # the fields it has come out in declaration order, then its own)
+    _implied: ClassVar[frozenset] = frozenset()
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        kind = d.get("problem_type") if isinstance(d, dict) else None
+        if kind not in ORIGINAL_ITEM_FIELDS:
+            return super().from_dict(d)
+        own = ORIGINAL_ITEM_FIELDS[kind]
+        for name in own:
+            if name not in d:
+                raise FieldError(name, f"is required in a {kind} record but missing")
+            if not isinstance(d[name], str):
+                raise FieldError(name, f"must be a string, got {_type_name(d[name])}")
+        implied = {"tests": "", "entry_point": d[own[1]]}
+        record = super().from_dict({**implied, **d})
+        record._implied = frozenset(f.name for f in cls._known_fields() if f.name not in d)
+        return record
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in super().to_dict().items() if k not in self._implied}
 
     def key(self) -> str:
         """Stable id (16 hex chars) from entry_point, prompt and tests, for seeds and resume.

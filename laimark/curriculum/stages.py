@@ -18,7 +18,13 @@ from tqdm import tqdm
 
 from laimark.core.cli import EXIT_FAILED, EXIT_OK, printable
 from laimark.core.config import check, nested
-from laimark.core.records import CalibratedProblem, Problem, load_records, write_jsonl_atomic
+from laimark.core.records import (
+    ORIGINAL_ITEM_FIELDS,
+    CalibratedProblem,
+    Problem,
+    load_records,
+    write_jsonl_atomic,
+)
 from laimark.core.runs import Run
 from laimark.core.seeds import DEFAULT_SEED
 from laimark.curriculum.calibrate import (
@@ -35,6 +41,7 @@ from laimark.curriculum.generate import GenerationConfig, GenerationRun
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models import sampling
 from laimark.models.sampling import ModelConfig
+from laimark.tasks import require_judged, unjudged_type
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +61,9 @@ class CheckConfig:
 
 def check_file(config: CheckConfig) -> int:
     records = load_records(config.path, CalibratedProblem)
+    # The original's deduction/abduction items load but nothing judges them yet: said, not checked.
+    skipped = [(line, r) for line, r in records if r.problem_type in ORIGINAL_ITEM_FIELDS]
+    records = [(line, r) for line, r in records if r.problem_type not in ORIGINAL_ITEM_FIELDS]
     with config.sandbox.open() as sandbox:
         findings = check_problems(
             records,
@@ -70,10 +80,20 @@ def check_file(config: CheckConfig) -> int:
             # Notes quote the sandbox's verdicts, so they hold text the model wrote.
             print(printable(f"{config.path}:{f.line}: {f.entry_point}: " + "; ".join(f.notes)))
     bad = sum(not f.ok for f in findings)
-    if not config.json:
+    if config.json:
+        for line, r in skipped:
+            print(
+                json.dumps(
+                    {"line": line, "entry_point": r.entry_point, "skipped": unjudged_type(r)}
+                )
+            )
+    else:
+        for line, r in skipped:
+            print(f"{config.path}:{line}: {r.entry_point}: not checked ({unjudged_type(r)})")
         print(
             f"{len(findings)} records, {len(findings) - bad} ok, {bad} with problems "
             f"(sandbox: {sandbox.level})"
+            + (f"; {len(skipped)} deduction/abduction records not checked" if skipped else "")
         )
     return EXIT_FAILED if bad else EXIT_OK
 
@@ -216,6 +236,7 @@ class CalibrateConfig:
 
 def calibrate(config: CalibrateConfig) -> int:
     records = load_records(config.input, Problem)
+    require_judged(config.input, records)
     measured_path = Path(config.measured or config.output + ".measured.jsonl")
     run = Run(
         "laimark-calibrate",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from laimark.core.records import Problem
+from laimark.core.records import ORIGINAL_ITEM_FIELDS, Problem, RecordError
 from laimark.core.solve import SolveFormat
 
 
@@ -53,6 +53,33 @@ def task_type(name: str) -> TaskType:
         return _REGISTRY[name]
     except KeyError:
         raise KeyError(f"unknown problem_type {name!r} (known: {', '.join(_REGISTRY)})") from None
+
+
+def unjudged_type(problem: Problem) -> str | None:
+    """Why no stage can judge `problem` (its type has no task type), or None if one can."""
+    kind = problem.problem_type
+    if kind in _REGISTRY:
+        return None
+    if kind in ORIGINAL_ITEM_FIELDS:
+        return (
+            f"field 'problem_type' is {kind!r}: the original LAIMARK's {kind} records load, but "
+            "no task type judges them yet, so they cannot be calibrated or trained on; keep "
+            "them in a file of their own"
+        )
+    return (
+        f"field 'problem_type' is {kind!r}, which has no task type (known: {', '.join(_REGISTRY)})"
+    )
+
+
+def require_judged(path, records: Sequence[tuple[int, Problem]]) -> None:
+    """Stop at the first record whose type no task type judges (before any model is loaded).
+
+    Raises:
+        RecordError: naming the file, line and field.
+    """
+    for line, problem in records:
+        if why := unjudged_type(problem):
+            raise RecordError(path, line, "problem_type", why)
 
 
 from laimark.tasks import code  # noqa: E402, F401  (registers itself; needs `register` above)

@@ -24,7 +24,7 @@ from laimark.core.records import (
 from laimark.core.solve import SolveFormat
 from laimark.curriculum.checks import humaneval_overlap
 from laimark.evaluation.humaneval import load_humaneval
-from laimark.tasks import known_types, task_type
+from laimark.tasks import require_judged, task_type
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +44,9 @@ def load_curriculum(path: str, weighted: bool) -> list[tuple[str, Problem]]:
             "(docs/stages.md) or pass --curriculum FILE",
         )
     rows = []
-    for line, rec in load_records(path, CalibratedProblem):
-        if rec.problem_type not in known_types():
-            raise RecordError(
-                path,
-                line,
-                "problem_type",
-                f"field 'problem_type' is {rec.problem_type!r}, which has no task type "
-                f"(known: {', '.join(known_types())})",
-            )
+    records = load_records(path, CalibratedProblem)
+    require_judged(path, records)
+    for line, rec in records:
         copies = 1
         if weighted:
             rate = rec.measured_rate

@@ -109,3 +109,34 @@ def test_paper_rows_that_train_evaluate_their_own_adapter(tmp_path):
 def test_abduction_row_says_why_it_cannot_run(tmp_path):
     done = dry_run("paper_abduction.sh", tmp_path)
     assert done.returncode == 3 and "no abduction reward" in done.stderr
+
+
+def _parsed_configs(script, tmp_path):
+    for module, argv in commands(dry_run(script, tmp_path).stdout):
+        mod = importlib.import_module(module)
+        args = mod.parse_args(argv)
+        if module == "laimark.eval_adapter":
+            args = args[1]
+            yield module, from_args(mod.mode_of(args)[2], args)
+        else:
+            yield module, from_args(CONFIGS[module], args)
+
+
+@pytest.mark.parametrize(
+    "script", [s for s in SCRIPTS if s.startswith("paper_") and s != "paper_abduction.sh"]
+)
+def test_paper_rows_run_the_papers_protocol(script, tmp_path):
+    for module, config in _parsed_configs(script, tmp_path):
+        solve = config.window.solve if module.endswith("calibrate_hf") else config.solve
+        assert solve.name in ("paper", "paper-full"), (script, module)
+        if module == "laimark.eval_adapter":
+            assert (config.model.dtype, config.max_new_tokens) == ("fp16", 2048)
+            assert config.model.thinking == "off"
+
+
+def test_round2_writes_new_problems_with_the_round1_policy(tmp_path):
+    made = [
+        c for m, c in _parsed_configs("paper_round2.sh", tmp_path) if m.endswith("calibrate_hf")
+    ]
+    assert made and made[-1].model.adapter[-1].endswith("grpo_g4/adapter")
+    assert made[-1].generation.exclude_names.endswith("round1_names.txt")

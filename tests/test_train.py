@@ -231,9 +231,7 @@ def test_bad_curriculum_line_fails_before_model_load(tiny_model_dir, tmp_path, m
 def test_problem_type_without_reward_is_refused(tiny_model_dir, tmp_path, capsys):
     bad = tmp_path / "ded.jsonl"
     bad.write_text(
-        json.dumps(
-            {**json.loads(EXAMPLES.read_text().splitlines()[0]), "problem_type": "riddle"}
-        )
+        json.dumps({**json.loads(EXAMPLES.read_text().splitlines()[0]), "problem_type": "riddle"})
         + "\n"
     )
     assert run(tiny_model_dir, tmp_path / "out", curriculum=bad) == 2

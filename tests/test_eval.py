@@ -201,7 +201,7 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir, capsys):
     meta = json.loads((tmp_path / "out.jsonl.meta.json").read_text())
     assert meta["status"] == "complete" and meta["counts"]["tasks"] == 3
     assert meta["model"]["kind"] == "folder" and meta["solve_format"]["version"] == "solve-v1"
-    assert meta["seed"] == 0 and meta["sandbox"]["level"] and meta["timings"]["generate"] > 0
+    assert meta["seed"] == 42 and meta["sandbox"]["level"] and meta["timings"]["generate"] > 0
     assert "3 tasks, 3 samples: pass@1 = 0.0000" in capsys.readouterr().out
     # The results file is also a samples file: rescoring gives the same verdicts.
     rescored = scored(tmp_path, [(r["task_id"], r["completion"]) for r in results])
@@ -302,7 +302,7 @@ def test_resume_with_other_settings_is_refused(tmp_path, tiny_model_dir, referen
     shutil.copy(str(reference_run) + ".meta.json", tmp_path / "r.jsonl.meta.json")
     flags = ["--limit", "3", "--resume", "--seed", "5"]
     assert generate(tmp_path, tiny_model_dir, "r.jsonl", *flags) == 2
-    assert "--seed 0 -> 5" in capsys.readouterr().err
+    assert "--seed 42 -> 5" in capsys.readouterr().err
 
 
 def test_existing_output_without_resume_is_refused(tmp_path, tiny_model_dir, reference_run, capsys):

@@ -14,5 +14,5 @@ for fmt in laimark paper; do
     "$BIN/laimark-eval" "${FLAGS[@]}" --solve_format "$fmt" --output "$OUT/$fmt.jsonl"
 done
 dry_run && exit 0
-"$BIN/laimark-eval" --compare "$OUT/laimark.jsonl_results.jsonl" "$OUT/paper.jsonl_results.jsonl" \
+"$BIN/laimark-eval" --compare "$OUT/laimark.jsonl" "$OUT/paper.jsonl" \
   --report "$OUT/laimark_vs_paper"

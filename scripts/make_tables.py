@@ -7,7 +7,8 @@ Every number is computed from the raw files the manifest names (HumanEval result
 train logs and adapter sidecars, funnel.json of scripts/bench_gencal.sh), never typed into the
 manifest. Outputs: in docs/experimental-results.md only the text between
 `<!-- make_tables:NAME -->` and `<!-- /make_tables:NAME -->` is replaced (the prose around it is
-kept); paper/tables/NAME.tex is generated whole. NAME is main, training, funnel, rejections, paper.
+kept); paper/tables/NAME.tex is generated whole. NAME is main, training, funnel, rejections,
+paper, formats.
 
 The manifest (default data/results/experiments.json; every path in it relative to --root):
 
@@ -17,9 +18,11 @@ The manifest (default data/results/experiments.json; every path in it relative t
                "train_log": "<train_log.jsonl>"}],
      "curricula": [{"label": "...", "funnel": "<funnel.json>"}],
      "paper_rows": [{"row": "...", "paper": 63.4, "script": "<path>", "results": null,
-                     "note": "optional"}]}
+                     "note": "optional"}],
+     "formats": [{"label": "laimark", "results": "<results JSONL>"}]}
 
-`runs` and `curricula` may be empty; a paper row whose `results` is null is shown as not run.
+`runs`, `curricula` and `formats` may be empty, and `formats` left out; the first format is the
+reference the others are compared with. A paper row whose `results` is null is shown as not run.
 
 Exit status: 0 written or up to date, 1 `--check` found stale outputs, 2 a bad manifest, a
 missing or malformed input file, or a doc without the markers of a table.
@@ -73,14 +76,16 @@ MANIFEST = {
     "runs": LIST,
     "curricula": LIST,
     "paper_rows": LIST,
+    "formats": LIST,
 }
 ITEMS = {
     "baseline": {"label": STR, "results": STR},
     "runs": {"label": STR, "results": STR, "train_meta": STR, "train_log": STR},
     "curricula": {"label": STR, "funnel": STR},
+    "formats": {"label": STR, "results": STR},
     "paper_rows": {"row": STR, "paper": NUM, "script": STR, "results": OPT_STR, "note": OPT_STR},
 }
-OPTIONAL = {"note"}
+OPTIONAL = {"note", "formats"}
 
 
 def checked(value, kind: tuple, where: str):
@@ -139,8 +144,8 @@ def load_manifest(root: Path, rel: str) -> dict:
     if m["humaneval_tasks"] < 1:
         raise InputError(f"{rel}: field 'humaneval_tasks' must be at least 1")
     check_item(m["baseline"], ITEMS["baseline"], rel, "baseline")
-    for key in ("runs", "curricula", "paper_rows"):
-        for i, item in enumerate(m[key]):
+    for key in ("runs", "curricula", "paper_rows", "formats"):
+        for i, item in enumerate(m.get(key, [])):
             check_item(item, ITEMS[key], rel, f"{key}[{i}]")
     return m
 
@@ -219,41 +224,49 @@ def not_full_note(rows: list[list[str]], full: int) -> list[str]:
 
 
 # ---------------------------------------------------------------- the tables
-def main_table(m: dict, root: Path) -> Table:
-    from laimark.evaluation.stats import paired_outcomes, wilson_interval
+def base_row(label: str, a: dict[str, bool], full: int, extra: list[str]) -> list[str]:
+    from laimark.evaluation.stats import wilson_interval
 
+    n, passed = len(a), sum(a.values())
+    return [
+        mark(label, n != full),
+        f"{passed}/{n}",
+        f"{passed / n:.3f}",
+        interval(wilson_interval(passed, n)),
+        *extra,
+        "—",
+        "—",
+        "—",
+    ]
+
+
+def paired_row(base: dict, a: dict, run: dict, root: Path, full: int, extra: list[str]):
+    """A run's row against the reference row `base` (its outcomes `a`), paired task by task."""
+    from laimark.evaluation.stats import paired_outcomes
+
+    b = read_outcomes(root, run["results"])
+    try:
+        t = paired_outcomes(a, b)
+    except ValueError as e:
+        raise InputError(f"{base['results']} and {run['results']}: {e}") from None
+    s, n = t["b"], len(a)
+    return [
+        mark(run["label"], n != full),
+        f"{s['passed']}/{n}",
+        f"{s['pass@1']:.3f}",
+        interval(s["ci95"]),
+        *extra,
+        f"{s['pass@1'] - t['a']['pass@1']:+.3f}",
+        f"{len(t['gained'])} / {len(t['lost'])}",
+        f"{t['mcnemar_p']:#.4g}",
+    ]
+
+
+def main_table(m: dict, root: Path) -> Table:
     full, base = m["humaneval_tasks"], m["baseline"]
     a = read_outcomes(root, base["results"])
-    n, passed = len(a), sum(a.values())
-    rows = [
-        [
-            mark(base["label"], n != full),
-            f"{passed}/{n}",
-            f"{passed / n:.3f}",
-            interval(wilson_interval(passed, n)),
-            "—",
-            "—",
-            "—",
-        ]
-    ]
-    for run in m["runs"]:
-        b = read_outcomes(root, run["results"])
-        try:
-            t = paired_outcomes(a, b)
-        except ValueError as e:
-            raise InputError(f"baseline {base['results']} and run {run['results']}: {e}") from None
-        s = t["b"]
-        rows.append(
-            [
-                mark(run["label"], n != full),
-                f"{s['passed']}/{n}",
-                f"{s['pass@1']:.3f}",
-                interval(s["ci95"]),
-                f"{s['pass@1'] - t['a']['pass@1']:+.3f}",
-                f"{len(t['gained'])} / {len(t['lost'])}",
-                f"{t['mcnemar_p']:#.4g}",
-            ]
-        )
+    rows = [base_row(base["label"], a, full, [])]
+    rows += [paired_row(base, a, run, root, full, []) for run in m["runs"]]
     notes = [
         "pass@1: one greedy sample per task. 95% CI: Wilson score interval over tasks.",
         f"Δ, gained / lost and p compare each run with the baseline ({base['label']}) task by "
@@ -267,6 +280,67 @@ def main_table(m: dict, root: Path) -> Table:
         "prrrrrr",
         rows,
         notes + not_full_note(rows, full),
+        wide=True,
+    )
+
+
+def whole_functions(root: Path, rel: str) -> str:
+    """How many answers of a results file define the task's entry point ("k/n")."""
+    from laimark.core.records import EvalResult, RecordError, load_records
+    from laimark.evaluation.humaneval import load_humaneval
+    from laimark.execution.harness import defines, extract_code
+
+    entry = {p.source: p.entry_point for p in load_humaneval()}
+    try:
+        answers = [r for _, r in load_records(str(root / rel), EvalResult)]
+    except RecordError as e:
+        raise record_error(rel, e) from None
+    whole = 0
+    for r in answers:
+        name = entry.get(r.task_id)
+        if name is None:
+            raise InputError(f"{rel}: task_id {r.task_id} is not a HumanEval task")
+        whole += defines(extract_code(r.completion, name), name)
+    return f"{whole}/{len(answers)}"
+
+
+def formats_table(m: dict, root: Path) -> Table:
+    full, fmts = m["humaneval_tasks"], m.get("formats", [])
+    rows = []
+    if fmts:
+        first = fmts[0]
+        a = read_outcomes(root, first["results"])
+        rows.append(base_row(first["label"], a, full, [whole_functions(root, first["results"])]))
+        rows += [
+            paired_row(first, a, f, root, full, [whole_functions(root, f["results"])])
+            for f in fmts[1:]
+        ]
+    label = fmts[0]["label"] if fmts else "the first row"
+    notes = [
+        "The same model and settings answering HumanEval with each solve format (one greedy "
+        "answer per task, judged by the same harness). Whole-function answers: answers whose "
+        "extracted code defines the task's entry point; the harness runs the rest as a body "
+        "under the prompt's signature.",
+        f"Δ, gained / lost and p compare each format with {label} task by task "
+        "(exact two-sided McNemar test).",
+    ]
+    return Table(
+        "formats",
+        "HumanEval pass@1 by solve format.",
+        [
+            "solve format",
+            "passed",
+            "pass@1",
+            "95% CI",
+            "whole-function answers",
+            f"Δ vs {label}",
+            "gained / lost",
+            "McNemar p",
+        ],
+        "prrrrrrr",
+        rows,
+        notes + not_full_note(rows, full),
+        "No solve-format runs in the manifest yet.",
         wide=True,
     )
 
@@ -572,6 +646,7 @@ def render(root: Path, manifest: str) -> dict[Path, str]:
         funnel_table(m, root),
         rejections_table(m, root),
         paper_table(m, root),
+        formats_table(m, root),
     ]
     try:
         doc = (root / DOC).read_text(encoding="utf-8")

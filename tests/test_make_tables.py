@@ -21,7 +21,7 @@ RUN = [True, True, False, True, True, True]
 REWARDS = [0, 0, 0.25, 0.25, 0.5, 0.5, 0.5, 0.5, 0.5, 0.75, 0.75, 1.0]  # first 5: 0.2, last 5: 0.7
 PROSE = (
     "# Results\n\nHand-written intro.\n\n{main}\nMiddle prose.\n\n{training}\n{funnel}\n"
-    "{rejections}\n{paper}\nClosing prose.\n"
+    "{rejections}\n{paper}\n{formats}\nClosing prose.\n"
 )
 
 
@@ -138,10 +138,14 @@ def project(tmp_path):
                 "note": "50% of it_is & #1",
             },
         ],
+        "formats": [
+            {"label": "ours", "results": "res/base.jsonl"},
+            {"label": "paper", "results": "res/run.jsonl"},
+        ],
     }
     write_manifest(tmp_path, manifest)
     (tmp_path / "docs").mkdir()
-    names = ("main", "training", "funnel", "rejections", "paper")
+    names = ("main", "training", "funnel", "rejections", "paper", "formats")
     (tmp_path / DOC).write_text(PROSE.format(**{n: markers(n) for n in names}))
     return tmp_path
 
@@ -201,6 +205,26 @@ def test_paper_rows(mt, project):
     doc = (project / DOC).read_text()
     assert "| Base | 63.4 | `scripts/repro/paper_base.sh` | not run (needs a GPU) |  |" in doc
     assert "| GRPO G=4 | 76.8 | `scripts/repro/paper_grpo_g4.sh` | 83.3 (5/6) |" in doc
+
+
+def test_formats_table(mt, project):
+    """Each format against the first, with the answers that wrote the whole function counted."""
+    whole = results(RUN)
+    whole[0]["completion"] = "```python\ndef has_close_elements(numbers, threshold):\n    return 1\n```"
+    write_jsonl(project / "res/run.jsonl", whole)
+    assert run(mt, project) == 0
+    doc = (project / DOC).read_text()
+    assert "| ours | 3/6 | 0.500 |" in doc and "| 0/6 | — | — | — |" in doc
+    assert "| paper | 5/6 | 0.833 |" in doc and "| 1/6 | +0.333 | 3 / 1 | 0.6250 |" in doc
+    assert "Δ vs ours" in doc
+
+
+def test_formats_may_be_left_out(mt, project):
+    manifest = manifest_of(project)
+    del manifest["formats"]
+    write_manifest(project, manifest)
+    assert run(mt, project) == 0
+    assert "_No solve-format runs in the manifest yet._" in (project / DOC).read_text()
 
 
 def without_blocks(text: str) -> str:
@@ -284,7 +308,7 @@ def test_run_on_other_tasks_is_refused(mt, project, capsys):
     write_jsonl(project / "res/run.jsonl", results(RUN[:5]))
     assert run(mt, project) == 2
     err = capsys.readouterr().err
-    assert "and run res/run.jsonl: the two runs cover different tasks" in err
+    assert "res/base.jsonl and res/run.jsonl: the two runs cover different tasks" in err
     assert "HumanEval/5" in err
 
 

@@ -140,3 +140,16 @@ def test_round2_writes_new_problems_with_the_round1_policy(tmp_path):
     ]
     assert made and made[-1].model.adapter[-1].endswith("grpo_g4/adapter")
     assert made[-1].generation.exclude_names.endswith("round1_names.txt")
+
+
+def test_an_interrupted_stage_is_run_again(tmp_path):
+    """A sidecar still "running" (the stage was killed) does not count as done; "complete" does."""
+    out = tmp_path / "results" / "format_effect"
+    out.mkdir(parents=True)
+    (out / "laimark.jsonl.meta.json").write_text('{"schema": "laimark.run/1", "status": "complete"}')
+    (out / "paper.jsonl.meta.json").write_text('{"schema": "laimark.run/1", "status": "running"}')
+    done = dry_run("cpu_format_effect.sh", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "solve format laimark: done already" in done.stdout
+    formats = [argv[argv.index("--solve_format") + 1] for _, argv in commands(done.stdout)]
+    assert formats == ["paper", "paper-full"]

@@ -284,8 +284,8 @@ def main_table(m: dict, root: Path) -> Table:
     )
 
 
-def whole_functions(root: Path, rel: str) -> str:
-    """How many answers of a results file define the task's entry point ("k/n")."""
+def answer_shapes(root: Path, rel: str) -> list[str]:
+    """Two cells: the answers that define the task's entry point, and those that do not parse."""
     from laimark.core.records import EvalResult, RecordError, load_records
     from laimark.evaluation.humaneval import load_humaneval
     from laimark.execution.harness import defines, extract_code
@@ -301,7 +301,8 @@ def whole_functions(root: Path, rel: str) -> str:
         if name is None:
             raise InputError(f"{rel}: task_id {r.task_id} is not a HumanEval task")
         whole += defines(extract_code(r.completion, name), name)
-    return f"{whole}/{len(answers)}"
+    syntax = sum(r.extra.get("reason") == "syntax_error" for r in answers)
+    return [f"{whole}/{len(answers)}", f"{syntax}/{len(answers)}"]
 
 
 def formats_table(m: dict, root: Path) -> Table:
@@ -310,9 +311,9 @@ def formats_table(m: dict, root: Path) -> Table:
     if fmts:
         first = fmts[0]
         a = read_outcomes(root, first["results"])
-        rows.append(base_row(first["label"], a, full, [whole_functions(root, first["results"])]))
+        rows.append(base_row(first["label"], a, full, answer_shapes(root, first["results"])))
         rows += [
-            paired_row(first, a, f, root, full, [whole_functions(root, f["results"])])
+            paired_row(first, a, f, root, full, answer_shapes(root, f["results"]))
             for f in fmts[1:]
         ]
     label = fmts[0]["label"] if fmts else "the first row"
@@ -320,7 +321,8 @@ def formats_table(m: dict, root: Path) -> Table:
         "The same model and settings answering HumanEval with each solve format (one greedy "
         "answer per task, judged by the same harness). Whole-function answers: answers whose "
         "extracted code defines the task's entry point; the harness runs the rest as a body "
-        "under the prompt's signature.",
+        "under the prompt's signature. Syntax errors: answers whose program does not parse "
+        "(reason syntax_error).",
         f"Δ, gained / lost and p compare each format with {label} task by task "
         "(exact two-sided McNemar test).",
     ]
@@ -333,11 +335,12 @@ def formats_table(m: dict, root: Path) -> Table:
             "pass@1",
             "95% CI",
             "whole-function answers",
+            "syntax errors",
             f"Δ vs {label}",
             "gained / lost",
             "McNemar p",
         ],
-        "prrrrrrr",
+        "prrrrrrrr",
         rows,
         notes + not_full_note(rows, full),
         "No solve-format runs in the manifest yet.",

@@ -210,12 +210,13 @@ def test_paper_rows(mt, project):
 def test_formats_table(mt, project):
     """Each format against the first, with the answers that wrote the whole function counted."""
     whole = results(RUN)
-    whole[0]["completion"] = "```python\ndef has_close_elements(numbers, threshold):\n    return 1\n```"
+    whole[0]["completion"] = "```python\ndef has_close_elements(a, b):\n    return 1\n```"
+    whole[2]["reason"] = "syntax_error"
     write_jsonl(project / "res/run.jsonl", whole)
     assert run(mt, project) == 0
     doc = (project / DOC).read_text()
-    assert "| ours | 3/6 | 0.500 |" in doc and "| 0/6 | — | — | — |" in doc
-    assert "| paper | 5/6 | 0.833 |" in doc and "| 1/6 | +0.333 | 3 / 1 | 0.6250 |" in doc
+    assert "| ours | 3/6 | 0.500 |" in doc and "| 0/6 | 0/6 | — | — | — |" in doc
+    assert "| paper | 5/6 | 0.833 |" in doc and "| 1/6 | 1/6 | +0.333 | 3 / 1 | 0.6250 |" in doc
     assert "Δ vs ours" in doc
 
 

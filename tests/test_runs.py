@@ -126,3 +126,15 @@ def test_docstring_examples_of_the_shared_pieces_run():
 
     for module in (solve, seeds, generate):
         assert doctest.testmod(module).failed == 0, module.__name__
+
+
+def test_a_field_added_since_the_sidecar_was_written_reads_as_its_default(tmp_path):
+    """A run started by an older laimark resumes unless a field it lacks is set off its default."""
+    meta_path = open_run(tmp_path).finish()
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["seed"], meta["config"]["solve"]["assembly"]
+    meta_path.write_text(json.dumps(meta))
+    (tmp_path / "out.jsonl").write_text('{"a": 1}\n')
+    assert open_run(tmp_path, resume=True).resumed
+    with pytest.raises(RunError, match=r"--seed 0 -> 7, --assembly 'auto' -> 'function'"):
+        open_run(tmp_path, resume=True, seed=7, full_function=True)

@@ -82,6 +82,24 @@ def to_dict(config: Any) -> dict:
     return _plain(dataclasses.asdict(config))
 
 
+def defaults_of(cls: type) -> dict:
+    """The fields of a config class that have a default, as `to_dict` would write them.
+
+    A sub-config's defaults are nested the same way; a field without a default is left out.
+    """
+    out: dict = {}
+    for f in dataclasses.fields(cls):
+        sub = getattr(f.metadata.get("build"), "cls", None)
+        if sub is not None:
+            out[f.name] = defaults_of(sub)
+        elif f.default is not dataclasses.MISSING:
+            out[f.name] = _plain(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            value = f.default_factory()
+            out[f.name] = to_dict(value) if dataclasses.is_dataclass(value) else _plain(value)
+    return out
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}

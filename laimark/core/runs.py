@@ -6,8 +6,9 @@ A `Run` decides three things the same way for every stage:
   that exists and is not empty is never touched without `--resume`.
 * **May it resume?** Only under the same config: the sidecar written when the run started holds
   the whole config, and a resumed run must match it in every field except those the stage lists as
-  free to change (worker counts, timeouts, how many problems to reach, ...). One error message
-  lists each field that differs, old value -> new value.
+  free to change (worker counts, timeouts, how many problems to reach, ...). A field the sidecar
+  lacks (one a later laimark added) counts as its default. One error message lists each field
+  that differs, old value -> new value.
 * **What does the sidecar say?** `<output>.meta.json`, one schema everywhere (docs/records.md):
   schema, command, status, config and its key, seed, model identity, inputs with hashes, sandbox,
   solve format, versions, started/finished, sessions, wall and work seconds summed over sessions,
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from laimark import __version__
-from laimark.core.config import to_dict
+from laimark.core.config import defaults_of, to_dict
 from laimark.core.records import file_sha256, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ class Run:
         self.command, self.output = command, Path(output)
         self.meta_path = Path(f"{output}.meta.json")
         self.config = to_dict(config)
+        # A field a later version added reads as its default in a sidecar written before it.
+        self.defaults = _flat(defaults_of(type(config)))
         self.free = set(free)
         self.key = config_key(self.config, self.free)
         self._began = time.perf_counter()
@@ -189,7 +192,8 @@ class Run:
                 "was made with these; choose another output"
             )
         old, new = decisive(before, self.free), decisive(self.config, self.free)
-        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        old = {k: old.get(k, self.defaults.get(k)) for k in old.keys() | new.keys()}
+        changed = sorted(k for k in old if old[k] != new.get(k))
         if changed:
             raise RunError(
                 f"--resume with other settings than {self.output} was made with: "

@@ -128,7 +128,9 @@ def mode_of(args):
 
 def ignored_flag(parser, args, config_cls, mode: str | None) -> str | None:
     """A flag set on the command line that this mode would ignore, as a usage message."""
-    reads = flags_of(config_cls) | {"verbose", "compare", "score", "no_adapter"}
+    reads = flags_of(config_cls) | {"verbose", "compare", "score"}
+    if mode is None:
+        reads.add("no_adapter")  # read by parse_args, which then clears --adapter
     for dest, value in vars(args).items():
         if dest not in reads and value != parser.get_default(dest):
             where = f"with {mode}" if mode else "without --compare"

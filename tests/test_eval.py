@@ -369,3 +369,11 @@ def test_compare_needs_one_sample_per_task(tmp_path, capsys):
     b = results_file(tmp_path / "b.jsonl", "10")
     assert main(["--compare", str(a), str(b)]) == 2
     assert f"{a}:3: " in capsys.readouterr().err
+
+
+def test_no_adapter_outside_generation_is_refused(tmp_path, capsys):
+    a = results_file(tmp_path / "a.jsonl", "10")
+    b = results_file(tmp_path / "b.jsonl", "11")
+    assert main(["--compare", str(a), str(b), "--no_adapter"]) == 2
+    assert "--no_adapter has no effect with --compare" in capsys.readouterr().err
+    assert not (tmp_path / "a_vs_b.md").exists()

@@ -38,8 +38,8 @@ def parse_args(argv):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    # The defaults chain laimark-generate's default output to laimark-train's --curriculum flag,
-    # so the original LAIMARK's README commands run as written.
+    # The default input is laimark-generate's default output, so the original LAIMARK's README
+    # commands (generate, then calibrate) run as written.
     p.add_argument(
         "--input",
         default="runs/candidates.jsonl",

@@ -64,3 +64,18 @@ def test_shipped_curricula_pass_laimark_check(path, capsys):
     assert check.main([str(ROOT / path), "--jaccard_threshold", "0.7"]) == 0, (
         capsys.readouterr().out
     )
+
+
+def test_flags_the_fidelity_page_offers_exist(monkeypatch):
+    """docs/fidelity.md tells users which flag restores the original's behaviour: each must exist."""
+    known = {
+        o
+        for m in STAGES
+        for a in parser_of(m, monkeypatch)._actions
+        for o in a.option_strings
+    }
+    page = (ROOT / "docs" / "fidelity.md").read_text()
+    code_spans = re.findall(r"`([^`]+)`", page) + re.findall(r"```bash\n(.*?)```", page, re.S)
+    named = {f for span in code_spans for f in re.findall(r"(?<![\w-])--[a-z][\w-]*", span)}
+    assert len(named) > 20
+    assert sorted(named - known) == []

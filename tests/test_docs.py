@@ -75,7 +75,9 @@ def test_flags_the_fidelity_page_offers_exist(monkeypatch):
         for o in a.option_strings
     }
     page = (ROOT / "docs" / "fidelity.md").read_text()
-    code_spans = re.findall(r"`([^`]+)`", page) + re.findall(r"```bash\n(.*?)```", page, re.S)
+    blocks = re.findall(r"```\w*\n(.*?)```", page, re.S)
+    inline = re.findall(r"`([^`\n]+)`", re.sub(r"```\w*\n.*?```", "", page, flags=re.S))
+    code_spans = blocks + inline
     named = {f for span in code_spans for f in re.findall(r"(?<![\w-])--[a-z][\w-]*", span)}
     assert len(named) > 20
     assert sorted(named - known) == []

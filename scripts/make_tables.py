@@ -313,8 +313,7 @@ def formats_table(m: dict, root: Path) -> Table:
         a = read_outcomes(root, first["results"])
         rows.append(base_row(first["label"], a, full, answer_shapes(root, first["results"])))
         rows += [
-            paired_row(first, a, f, root, full, answer_shapes(root, f["results"]))
-            for f in fmts[1:]
+            paired_row(first, a, f, root, full, answer_shapes(root, f["results"])) for f in fmts[1:]
         ]
     label = fmts[0]["label"] if fmts else "the first row"
     notes = [

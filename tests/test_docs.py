@@ -69,10 +69,7 @@ def test_shipped_curricula_pass_laimark_check(path, capsys):
 def test_flags_the_fidelity_page_offers_exist(monkeypatch):
     """docs/fidelity.md tells users which flag restores the original's behaviour: each must exist."""
     known = {
-        o
-        for m in STAGES
-        for a in parser_of(m, monkeypatch)._actions
-        for o in a.option_strings
+        o for m in STAGES for a in parser_of(m, monkeypatch)._actions for o in a.option_strings
     }
     page = (ROOT / "docs" / "fidelity.md").read_text()
     blocks = re.findall(r"```\w*\n(.*?)```", page, re.S)

@@ -146,7 +146,9 @@ def test_an_interrupted_stage_is_run_again(tmp_path):
     """A sidecar still "running" (the stage was killed) does not count as done; "complete" does."""
     out = tmp_path / "results" / "format_effect"
     out.mkdir(parents=True)
-    (out / "laimark.jsonl.meta.json").write_text('{"schema": "laimark.run/1", "status": "complete"}')
+    (out / "laimark.jsonl.meta.json").write_text(
+        '{"schema": "laimark.run/1", "status": "complete"}'
+    )
     (out / "paper.jsonl.meta.json").write_text('{"schema": "laimark.run/1", "status": "running"}')
     done = dry_run("cpu_format_effect.sh", tmp_path)
     assert done.returncode == 0, done.stderr

@@ -129,9 +129,7 @@ class Run:
     ):
         self.command, self.output = command, Path(output)
         self.meta_path = Path(f"{output}.meta.json")
-        self.config = to_dict(config)
-        # A field a later version added reads as its default in a sidecar written before it.
-        self.defaults = _flat(defaults_of(type(config)))
+        self.config, self._config_cls = to_dict(config), type(config)
         self.free = set(free)
         self.key = config_key(self.config, self.free)
         self._began = time.perf_counter()
@@ -192,7 +190,9 @@ class Run:
                 "was made with these; choose another output"
             )
         old, new = decisive(before, self.free), decisive(self.config, self.free)
-        old = {k: old.get(k, self.defaults.get(k)) for k in old.keys() | new.keys()}
+        # A field a later version added reads as its default in a sidecar written before it.
+        defaults = _flat(defaults_of(self._config_cls))
+        old = {k: old.get(k, defaults.get(k)) for k in old.keys() | new.keys()}
         changed = sorted(k for k in old if old[k] != new.get(k))
         if changed:
             raise RunError(

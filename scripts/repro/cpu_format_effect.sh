@@ -4,8 +4,8 @@
 # whole function in a code block), once with the LAIMARK paper's (its L2b system prompt and
 # "Return ONLY the function body") and once with the paper's whole-function request under the same
 # system prompt (paper-full: the user message is then the only difference from paper), then the
-# paired comparisons. fp32: on a CPU without native bf16
-# it is the faster dtype (docs/benchmarks.md). Resumable; 45-60 min per run on 2 AVX2 cores:
+# paired comparisons. fp32: on a CPU without native bf16 it is the faster dtype
+# (docs/benchmarks.md). Resumable; 45-65 min per run on 2 AVX2 cores:
 #   nohup flock /tmp/laimark-heavy.lock bash scripts/repro/cpu_format_effect.sh > format_effect.log 2>&1 &
 source "$(dirname "$0")/lib.sh"
 OUT="${LAIMARK_RESULTS:-data/results}/format_effect"

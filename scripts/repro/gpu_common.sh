@@ -29,8 +29,8 @@ evaluate() {
 }
 
 # calibrated_curriculum DIR [flags...]: the policy writes problems and measures them against itself
-# until 22 are in the window (the original's README and data file hold 22, the paper says 33; about 1 candidate in 10; 8 samples at T=0.7 in
-# [0.2, 0.8]), with the original's generate_and_calibrate_hf.py settings: fp16, difficulty 2/3
+# until 22 are in the window (the original's README and data file hold 22, its paper says 33;
+# about 1 candidate in 10; 8 samples at T=0.7 in [0.2, 0.8]), with the original's generate_and_calibrate_hf.py settings: fp16, difficulty 2/3
 # "hard" and 1/3 "very hard", 1500 tokens per problem, 1024 per calibration answer.
 calibrated_curriculum() {
   local dir=$1

@@ -27,6 +27,7 @@ from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
 from laimark.models.loading import DEFAULT_MODEL, DTYPES
 from laimark.models.sampling import add_thinking_arg
+from laimark.training.recipes import DEFAULT_RECIPE, RECIPES
 from laimark.training.rewards import REWARD_MODES
 from laimark.training.stage import LOSS_TYPES, TrainConfig, train
 
@@ -77,10 +78,26 @@ def parse_args(argv):
         metavar="DIR",
         help="start from this adapter (merged, with its own chain); it is never modified",
     )
-    m.add_argument("--dtype", choices=DTYPES, default="bf16", help="default: %(default)s")
+    m.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="auto (default): bf16 on GPUs and on CPUs with native bf16, else fp32 "
+        "(docs/training.md, Numerics)",
+    )
     m.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     add_thinking_arg(m)
-    t = p.add_argument_group("GRPO (defaults: the paper; see docs/training.md)")
+    t = p.add_argument_group(
+        "GRPO (a flag left out takes the --recipe's value; docs/training.md, Recipes)"
+    )
+    t.add_argument(
+        "--recipe",
+        choices=tuple(RECIPES),
+        default=DEFAULT_RECIPE,
+        help="named settings: 'paper' (the original's, default) or 'small' (for 0.5-3B models: "
+        "all linear layers, lr 5e-5, G=8, two prompts per step, clip-higher, groups without "
+        "signal dropped, problems out of the window retired)",
+    )
     t.add_argument(
         "--output_dir",
         "--output",
@@ -88,37 +105,83 @@ def parse_args(argv):
         help="the adapter, its sidecar and checkpoints; also reachable at <output_dir>/final "
         "(--output: the original's name; default: %(default)s)",
     )
-    t.add_argument("--epochs", type=float, default=2.0)
+    t.add_argument("--epochs", type=float)
     t.add_argument("--max_steps", type=int, default=-1, help="stop after N steps (-1: epochs)")
-    t.add_argument("--num_generations", type=int, default=4, help="G, completions per prompt")
+    t.add_argument("--num_generations", type=int, help="G, completions per prompt")
     t.add_argument(
         "--per_device_train_batch_size",
         "--batch_size",
         type=int,
-        default=4,
-        help="completions per device and step; a multiple of G (default 4: 1 prompt; "
-        "--batch_size: the original's name)",
+        help="completions per device and step; a multiple of G (paper: 4, one prompt; small: "
+        "16, two prompts; --batch_size: the original's name)",
     )
-    t.add_argument("--gradient_accumulation_steps", type=int, default=1)
-    t.add_argument("--learning_rate", "--lr", type=float, default=5e-6)
-    t.add_argument("--lora_r", "--lora_rank", type=int, default=16)
-    t.add_argument("--lora_alpha", type=int, default=32)
-    t.add_argument("--lora_dropout", type=float, default=0.05)
-    t.add_argument("--lora_target_modules", nargs="+", default=["q_proj", "v_proj"])
-    t.add_argument("--beta", type=float, default=0.0, help="KL coefficient (TRL default 0.0)")
+    t.add_argument("--gradient_accumulation_steps", type=int)
+    t.add_argument("--learning_rate", "--lr", type=float)
     t.add_argument(
-        "--loss_type",
-        default="dapo",
-        choices=LOSS_TYPES,
-        help="TRL loss variant (TRL default dapo)",
+        "--lr_scheduler_type",
+        help="transformers scheduler name (paper: cosine; small: constant_with_warmup)",
     )
-    t.add_argument("--max_completion_length", type=int, default=1024)
-    t.add_argument("--temperature", type=float, default=1.0, help="rollout temperature (TRL's)")
+    t.add_argument("--warmup_ratio", type=float, help="share of the steps spent warming up")
+    t.add_argument("--lora_r", "--lora_rank", type=int)
+    t.add_argument("--lora_alpha", type=int)
+    t.add_argument("--lora_dropout", type=float)
     t.add_argument(
+        "--lora_target_modules",
+        nargs="+",
+        help="module names, or all-linear (paper: q_proj v_proj)",
+    )
+    t.add_argument("--beta", type=float, help="KL coefficient (both recipes: 0.0, TRL's default)")
+    t.add_argument("--loss_type", choices=LOSS_TYPES, help="TRL loss variant (both recipes: dapo)")
+    t.add_argument(
+        "--epsilon_high",
+        type=float,
+        help="upper clip of the probability ratio (paper: 0.2, TRL's; small: 0.28, DAPO's "
+        "clip-higher)",
+    )
+    t.add_argument("--max_completion_length", type=int)
+    t.add_argument("--temperature", type=float, help="rollout temperature (both recipes: 1.0)")
+    t.add_argument(
+        "--mask_truncated_completions",
+        action=argparse.BooleanOptionalAction,
+        help="leave completions cut at --max_completion_length out of the loss (DAPO)",
+    )
+    s = p.add_argument_group("learning signal and reward (docs/training.md)")
+    s.add_argument(
+        "--drop_zero_signal",
+        action=argparse.BooleanOptionalAction,
+        help="leave groups whose rewards are all equal out of the loss (small: on)",
+    )
+    s.add_argument(
+        "--retire",
+        action=argparse.BooleanOptionalAction,
+        help="stop drawing a problem after two groups in a row all passed or all failed, "
+        "from the next epoch (small: on)",
+    )
+    s.add_argument(
+        "--reserve",
+        metavar="FILE",
+        help="calibrated problems that replace retired ones (problems also in training are "
+        "left out)",
+    )
+    s.add_argument(
         "--reward",
         choices=REWARD_MODES,
-        default="binary",
-        help="1.0 if all tests pass, or the share of asserts passed",
+        help="binary (all tests pass; both recipes), fractional (share of tests), partial "
+        "(share plus a bonus for all) or random (the spurious-reward control: 1 with the "
+        "problem's pass rate, whatever the answer)",
+    )
+    s.add_argument(
+        "--partial_bonus", type=float, default=1.0, help="--reward partial's bonus (default 1)"
+    )
+    s.add_argument(
+        "--heldout",
+        metavar="FILE",
+        help="problems kept out of training (candidates or calibrated JSONL; any also in "
+        "training are left out) on which the diagnostics measure KL, changed answers and "
+        "reward before and after",
+    )
+    s.add_argument(
+        "--heldout_limit", type=int, default=16, help="held-out problems used (default 16)"
     )
     t.add_argument("--seed", type=int, default=DEFAULT_SEED, help="default: %(default)s")
     t.add_argument("--save_steps", type=int, default=25, help="checkpoint every N steps")

@@ -7,7 +7,8 @@ import pytest
 from laimark import tasks
 from laimark.core.solve import SolveFormat
 from laimark.training import rewards
-from laimark.training.rewards import GroupAgreement, judge_reward, make_reward, zero_signal_fraction
+from laimark.training.rewards import judge_reward, make_reward, zero_signal_fraction
+from laimark.training.signal import SignalTracker
 
 CHAT, RAW = SolveFormat(), SolveFormat.make(raw=True)
 PROMPT = 'def add(a, b):\n    """Return a + b."""\n'
@@ -116,23 +117,24 @@ def test_zero_signal_fraction_counts_groups_that_agree():
     assert zero_signal_fraction([], 4) == 0.0
 
 
-def test_group_agreement_logs_metric_and_history():
-    metrics = []
-    tracker = GroupAgreement(lambda completions, **kw: [1.0, 0.0, 1.0, 1.0], group_size=2)
-    out = tracker(["a", "b", "c", "d"], log_metric=lambda name, v: metrics.append((name, v)))
+def test_signal_tracker_logs_metrics_and_history():
+    metrics = {}
+    tracker = SignalTracker(lambda completions, **kw: [1.0, 0.0, 1.0, 1.0], group_size=2)
+    out = tracker(["a", "b", "c", "d"], log_metric=lambda name, v: metrics.update({name: v}))
     assert out == [1.0, 0.0, 1.0, 1.0]
-    assert metrics == [("zero_signal_frac", 0.5)]
+    assert metrics["zero_signal_frac"] == 0.5
+    assert metrics["group_spread_mean"] == pytest.approx(0.7071 / 2, abs=1e-3)
     assert tracker.history[-1]["zero_signal_frac"] == 0.5 and tracker.history[-1]["groups"] == 2
 
 
 def test_reward_name_is_what_trl_logs(sandbox):
     assert make_reward(sandbox, mode="fractional").__name__ == "fractional_reward"
-    assert GroupAgreement(make_reward(sandbox), 4).__name__ == "binary_reward"
+    assert SignalTracker(make_reward(sandbox), 4).__name__ == "binary_reward"
 
 
 def test_bad_reward_mode_is_refused(sandbox):
     with pytest.raises(ValueError, match="reward mode"):
-        make_reward(sandbox, mode="partial")
+        make_reward(sandbox, mode="sometimes")
 
 
 def test_docstring_examples_run():

@@ -29,7 +29,8 @@ from typing import Any, TypedDict
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "qwen2.5-coder-0.5b-instruct"
-DTYPES = ("bf16", "fp16", "fp32", "auto")
+# "auto": the fastest dtype that keeps a trained update on this machine (`resolve_dtype`).
+DTYPES = ("auto", "bf16", "fp16", "fp32")
 _MARKER = "laimark-converted.json"  # written last, so a folder without it is incomplete
 # Sidecar laimark-train writes into an adapter folder; it records the adapters trained before it.
 ADAPTER_META = "adapter.meta.json"
@@ -75,18 +76,7 @@ class AdapterIdentity(TypedDict):
     sha256: str
 
 
-class ModelIdentity(TypedDict):
-    """What produced an output; stored in every `.meta.json` sidecar. Plain JSON types only.
-
-    name: the `--model` value as given (or the embedded short name).
-    kind: "embedded", "gguf", "folder", "hub" or "ollama".
-    path: the folder actually loaded (the conversion cache for GGUF), the hub id, or the Ollama host.
-    revision: hub commit hash or Ollama digest, when known.
-    sha256: hash of the GGUF file, or of a local folder's weight and config files.
-    adapters: the LoRA adapters applied, in order, with the hash of their files.
-    chain: human-readable order of application, e.g. ["base", "r1 (merged)", "r2"].
-    """
-
+class _Identity(TypedDict):
     name: str
     kind: str
     path: str
@@ -96,9 +86,28 @@ class ModelIdentity(TypedDict):
     chain: list[str]
 
 
-def identity_of(resolved: ResolvedModel, revision: str | None, chain: list[str]) -> ModelIdentity:
+class ModelIdentity(_Identity, total=False):
+    """What produced an output; stored in every `.meta.json` sidecar. Plain JSON types only.
+
+    name: the `--model` value as given (or the embedded short name).
+    kind: "embedded", "gguf", "folder", "hub" or "ollama".
+    path: the folder actually loaded (the conversion cache for GGUF), the hub id, or the Ollama host.
+    revision: hub commit hash or Ollama digest, when known.
+    sha256: hash of the GGUF file, or of a local folder's weight and config files.
+    adapters: the LoRA adapters applied, in order, with the hash of their files.
+    chain: human-readable order of application, e.g. ["base", "r1 (merged)", "r2"].
+    dtype: the dtype the weights were loaded in ("fp32", "bf16", ...), after "auto" was resolved;
+        absent where the server decides (Ollama).
+    """
+
+    dtype: str
+
+
+def identity_of(
+    resolved: ResolvedModel, revision: str | None, chain: list[str], dtype: str | None = None
+) -> ModelIdentity:
     """The identity of a resolved model before its adapters are recorded."""
-    return ModelIdentity(
+    identity = ModelIdentity(
         name=resolved.name,
         kind=resolved.kind,
         path=resolved.load_path,
@@ -107,6 +116,9 @@ def identity_of(resolved: ResolvedModel, revision: str | None, chain: list[str])
         adapters=[],
         chain=chain,
     )
+    if dtype:
+        identity["dtype"] = dtype
+    return identity
 
 
 @dataclass
@@ -328,13 +340,43 @@ def convert_gguf(gguf: Path, dest: Path) -> None:
 
 
 def torch_dtype(name: str):
-    """Map a `--dtype` value to a torch dtype ("auto" keeps the checkpoint's)."""
+    """Map a resolved `--dtype` value ("bf16", "fp16", "fp32") to a torch dtype."""
     import torch
 
-    table = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32, "auto": "auto"}
+    table = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
     if name not in table:
         raise ModelError(f"unknown dtype '{name}'; choose one of {', '.join(DTYPES)}")
     return table[name]
+
+
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """True if the CPU computes bf16 in hardware (AMX or AVX512-BF16 in /proc/cpuinfo's flags).
+
+    Elsewhere (AVX2-only CPUs such as many AMD EPYC), PyTorch emulates bf16 matrix products:
+    slower than fp32, measured in docs/benchmarks.md.
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:  # not Linux: assume no native bf16, fp32 is always correct
+            return False
+    flags = next(
+        (ln.split(":", 1)[1].split() for ln in cpuinfo.splitlines() if ln.startswith("flags")), []
+    )
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def resolve_dtype(name: str, device: str) -> str:
+    """The dtype `--dtype NAME` means on `device`: "auto" becomes bf16 on a GPU that supports it
+    (fp16 on older ones) and on a CPU with native bf16, fp32 on any other CPU."""
+    if name != "auto":
+        torch_dtype(name)  # unknown names fail here
+        return name
+    import torch
+
+    if device.startswith("cuda"):
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
 
 
 def pick_device(device: str = "auto") -> str:
@@ -349,7 +391,7 @@ def load_model(
     model: str = DEFAULT_MODEL,
     adapter: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
     *,
-    dtype: str = "bf16",
+    dtype: str = "auto",
     device: str = "auto",
     merge: bool = False,
 ) -> LoadedModel:
@@ -359,19 +401,32 @@ def load_model(
         model: any `--model` value (see module docstring).
         adapter: one adapter folder, or a list applied in order: every adapter but the last is
             merged into the weights (the base of the next round), the last stays a PEFT adapter.
-        dtype: "bf16", "fp16", "fp32" or "auto".
+        dtype: "auto" (see `resolve_dtype`), "bf16", "fp16" or "fp32".
         device: "cpu", "cuda", "cuda:1", ... or "auto".
-        merge: also merge the last adapter (faster sampling; nothing to train any more).
+        merge: also merge the last adapter, if that loses nothing (faster sampling). In fp32 it
+            is merged; in bf16 or fp16 it stays a PEFT adapter: its update is often smaller than
+            the weights' resolution there, so merging would round it away (docs/training.md,
+            "Numerics"), while the unmerged adapter computes exactly as training did.
 
     Returns:
         LoadedModel(model, tokenizer, identity), model in eval mode on `device`.
     """
     resolved = resolve_model(model)
-    base, tokenizer, revision = _load_base(resolved, torch_dtype(dtype), pick_device(device))
+    device = pick_device(device)
+    dtype = resolve_dtype(dtype, device)
+    base, tokenizer, revision = _load_base(resolved, torch_dtype(dtype), device)
     adapters = [adapter] if isinstance(adapter, (str, os.PathLike)) else list(adapter or [])
     if len(adapters) == 1:  # a later round brings the rounds it was trained on
         adapters = adapter_chain(adapters[0])
-    identity = identity_of(resolved, revision, [resolved.name])
+    if len(adapters) > 1 and dtype != "fp32":
+        log.warning(
+            "earlier rounds of the adapter chain are merged into %s weights: the part of their "
+            "update below %s resolution is lost (use --dtype fp32 to keep it)",
+            dtype,
+            dtype,
+        )
+    merge = merge and dtype == "fp32"
+    identity = identity_of(resolved, revision, [resolved.name], dtype)
     for i, path in enumerate(adapters):
         base = apply_adapter(base, path, base_name=resolved.name)
         last = i == len(adapters) - 1

@@ -85,7 +85,7 @@ def make_sampler(
     model: str = DEFAULT_MODEL,
     *,
     adapter: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
-    dtype: str = "bf16",
+    dtype: str = "auto",
     device: str = "auto",
     batch_size: int = 8,
     ollama_host: str | None = None,
@@ -137,7 +137,12 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="LoRA adapter folder; several form a chain (earlier ones merged, in order)",
     )
     g.add_argument("--backend", choices=BACKENDS, default="hf", help="default: %(default)s")
-    g.add_argument("--dtype", choices=DTYPES, default="bf16", help="default: %(default)s")
+    g.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="auto (default): bf16 on GPUs and on CPUs with native bf16, else fp32",
+    )
     g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
     g.add_argument(
         "--ollama_host",
@@ -179,7 +184,7 @@ class ModelConfig:
     model: str = DEFAULT_MODEL
     adapter: list[str] | None = None
     backend: str = "hf"
-    dtype: str = "bf16"
+    dtype: str = "auto"
     device: str = "auto"
     ollama_host: str | None = None
     batch_size: int = 8

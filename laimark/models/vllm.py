@@ -14,7 +14,7 @@ class VLLMSampler:
     """vLLM on a CUDA GPU (`pip install -e .[vllm]`). Untested here: no GPU on the dev machines."""
 
     def __init__(
-        self, model: str, adapter: Sequence[str] = (), dtype: str = "bf16", thinking: bool = False
+        self, model: str, adapter: Sequence[str] = (), dtype: str = "auto", thinking: bool = False
     ):
         self.template_kwargs = chat_template_kwargs(thinking)
         try:

@@ -211,21 +211,77 @@ def load_training_problems(data: DataConfig) -> tuple[list[tuple[str, Problem]],
     return problems, meta
 
 
-def build_dataset(problems, fmt: SolveFormat):
+def build_dataset(problems, fmt: SolveFormat, *, min_rows: int = 1, reserve=()):
     """A `datasets.Dataset` with TRL's `prompt` column (each problem's request in the solve
-    format, from its task type) and the columns the reward rebuilds the problem from."""
+    format, from its task type) and the columns the reward rebuilds the problem from.
+
+    Args:
+        problems: (origin, Problem) pairs, the curriculum in play.
+        fmt: the rollouts' solve format.
+        min_rows: the prompts one optimiser step draws; a smaller curriculum is repeated whole
+            until it has that many rows (TRL's sampler would otherwise draw no batch at all).
+        reserve: (origin, Problem) pairs held back (`reserve` column True) to replace problems
+            retired during training (`training.signal`).
+
+    Besides the problem, each row has `key` (`Problem.key()`, shared by copies of a problem),
+    `pass_rate` (the calibrated rate, or None) and `origin` ("file:line").
+    """
     from datasets import Dataset
 
+    rows = list(problems)
+    if rows and len(rows) < min_rows:
+        copies = -(-min_rows // len(rows))
+        log.info(
+            "%d training problems, %d prompts per step: the curriculum is repeated %d times",
+            len(rows),
+            min_rows,
+            copies,
+        )
+        rows = rows * copies
+
+    def row(origin, p, held_back):
+        return {
+            "prompt": task_type(p.problem_type).prompt(p, fmt),
+            "problem_prompt": p.prompt,
+            "tests": p.tests,
+            "entry_point": p.entry_point,
+            "problem_type": p.problem_type,
+            "origin": origin,
+            "key": p.key(),
+            "pass_rate": getattr(p, "measured_rate", None),
+            "reserve": held_back,
+        }
+
     return Dataset.from_list(
-        [
-            {
-                "prompt": task_type(p.problem_type).prompt(p, fmt),
-                "problem_prompt": p.prompt,
-                "tests": p.tests,
-                "entry_point": p.entry_point,
-                "problem_type": p.problem_type,
-                "origin": origin,
-            }
-            for origin, p in problems
-        ]
+        [row(o, p, False) for o, p in rows] + [row(o, p, True) for o, p in reserve]
     )
+
+
+def load_problem_file(path: str, exclude: list[tuple[str, Problem]], what: str):
+    """Problems of a JSONL file (candidates or calibrated records) without those in `exclude`.
+
+    For the held-out problems of the diagnostics and the reserve of retirement: a problem that is
+    also in training (same `Problem.key()`, or same entry point and prompt) is left out, so
+    `--heldout candidates.jsonl` may be the very file the curriculum was calibrated from.
+
+    Raises:
+        RecordError: missing file, bad line, or a type no task type judges.
+    """
+    if not Path(path).is_file():
+        raise RecordError(path, 0, None, f"file not found ({what})")
+    records = load_records(path, CalibratedProblem)
+    require_judged(path, records)
+    taken = {p.key() for _, p in exclude} | {(p.entry_point, p.prompt) for _, p in exclude}
+    kept = [
+        (f"{path}:{line}", p)
+        for line, p in records
+        if p.key() not in taken and (p.entry_point, p.prompt) not in taken
+    ]
+    log.info(
+        "%s: %d problems of %s (%d left out: also in training)",
+        what,
+        len(kept),
+        path,
+        len(records) - len(kept),
+    )
+    return kept

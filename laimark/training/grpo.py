@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 
 from laimark.models.loading import ADAPTER_META, adapter_sha256
 from laimark.models.sampling import chat_template_kwargs
-from laimark.training.rewards import GroupAgreement, make_reward
+from laimark.training.rewards import make_reward
+from laimark.training.signal import (
+    SignalSettings,
+    SignalTracker,
+    signal_state_callback,
+    signal_trainer_class,
+)
 
 if TYPE_CHECKING:  # training.stage imports this module
     from laimark.training.stage import TrainConfig
@@ -29,9 +35,11 @@ LOG_NAME = "train_log.jsonl"
 
 # ---------------------------------------------------------------- TRL
 def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
-    """GRPOConfig, LoRA config, reward and callbacks -> (GRPOTrainer, GroupAgreement).
+    """GRPOConfig, LoRA config, reward and callbacks -> (trainer, SignalTracker).
 
-    `cfg` is the stage's typed config.
+    `cfg` is the stage's typed config, its recipe already applied. The trainer is TRL's
+    GRPOTrainer with `training.signal`'s mixin (zero-signal groups dropped, problems retired,
+    each only if the config asks for it).
     """
     import importlib.util
 
@@ -40,6 +48,7 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
     from trl import GRPOConfig, GRPOTrainer
 
     on_cpu = loaded.model.device.type == "cpu"
+    dtype = loaded.identity.get("dtype")
     use_vllm = not cfg.no_vllm and (
         cfg.use_vllm or (importlib.util.find_spec("vllm") is not None and torch.cuda.is_available())
     )
@@ -52,13 +61,15 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
         per_device_train_batch_size=cfg.per_device_train_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         learning_rate=cfg.learning_rate,
-        lr_scheduler_type="cosine",
-        warmup_steps=0.1,
+        lr_scheduler_type=cfg.lr_scheduler_type,
+        warmup_steps=cfg.warmup_ratio,  # below 1: a share of the steps
         num_generations=cfg.num_generations,
         max_completion_length=cfg.max_completion_length,
         temperature=cfg.temperature,
         beta=cfg.beta,
         loss_type=cfg.loss_type,
+        epsilon_high=cfg.epsilon_high,
+        mask_truncated_completions=cfg.mask_truncated_completions,
         seed=cfg.seed,
         data_seed=cfg.seed,
         logging_steps=1,
@@ -67,33 +78,49 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
         save_total_limit=2,
         report_to="none",
         use_cpu=on_cpu,
-        bf16=not on_cpu and cfg.dtype == "bf16",
-        fp16=not on_cpu and cfg.dtype == "fp16",
+        bf16=not on_cpu and dtype == "bf16",
+        fp16=not on_cpu and dtype == "fp16",
         activation_checkpointing=not cfg.no_gradient_checkpointing,
         use_vllm=use_vllm,
         vllm_mode=vllm_mode,
         disable_tqdm=False,  # a person waits on this loop
         chat_template_kwargs=chat_template_kwargs(cfg.thinking == "on"),
     )
+    targets = cfg.lora_target_modules
     lora = LoraConfig(
         r=cfg.lora_r,
         lora_alpha=cfg.lora_alpha,
         lora_dropout=cfg.lora_dropout,
-        target_modules=cfg.lora_target_modules,
+        target_modules="all-linear" if targets == ["all-linear"] else targets,
         bias="none",
         task_type="CAUSAL_LM",
     )
-    tracker = GroupAgreement(make_reward(sandbox, cfg.solve, mode=cfg.reward), cfg.num_generations)
-    trainer = GRPOTrainer(
+    g = cfg.num_generations
+    reward = make_reward(
+        sandbox, cfg.solve, mode=cfg.reward, partial_bonus=cfg.partial_bonus, seed=cfg.seed
+    )
+    # Two groups in a row that all passed or all failed: the problem left the window.
+    tracker = SignalTracker(reward, g, retire_after=2 * g if cfg.retire else 0)
+    trainer = signal_trainer_class(GRPOTrainer)(
         model=loaded.model,
         reward_funcs=tracker,
         args=config,
         train_dataset=dataset,
         processing_class=loaded.tokenizer,
         peft_config=lora,
-        callbacks=[train_log_callback(out / LOG_NAME)],
+        callbacks=[train_log_callback(out / LOG_NAME), signal_state_callback(tracker)],
+    )
+    trainer.signal = SignalSettings(
+        tracker, drop_zero_signal=cfg.drop_zero_signal, key_column="key" if cfg.retire else ""
     )
     return trainer, tracker
+
+
+def adapter_dtypes(model) -> list[str]:
+    """The dtypes of the trainable (adapter) parameters: fp32 keeps small updates."""
+    return sorted(
+        {str(p.dtype).removeprefix("torch.") for p in model.parameters() if p.requires_grad}
+    )
 
 
 def train_log_callback(path: Path):
@@ -164,7 +191,7 @@ def plot_rewards(rows: list[dict], png: Path) -> None:
 
 
 def record_outputs(
-    run, cfg: TrainConfig, out: Path, trainer, tracker, result, chain, data_meta
+    run, cfg: TrainConfig, out: Path, trainer, tracker, result, chain, data_meta, extra: dict
 ) -> None:
     """Everything needed to trust and reuse the adapter, into the run's sidecar; the reward plot.
 
@@ -191,7 +218,16 @@ def record_outputs(
         chain=[{"path": str(Path(p).resolve()), "sha256": adapter_sha256(p)} for p in chain],
         apply=[str(Path(p).resolve()) for p in chain] + [str(out)],
         data=data_meta,
-        reward={"mode": cfg.reward, "chat": cfg.solve.chat},
+        reward={"mode": cfg.reward, "chat": cfg.solve.chat, "partial_bonus": cfg.partial_bonus},
+        recipe={"name": cfg.recipe, "overrides": cfg.overrides},
+        signal={
+            "drop_zero_signal": cfg.drop_zero_signal,
+            "dropped_rows": trainer.dropped_rows,
+            "rows": trainer.seen_rows,
+            "retired": sorted(tracker.retired),
+            "running_pass_rates": tracker.running_pass_rates(),
+        },
+        **extra,
         grpo={k: config[k] for k in _GRPO_KEYS},
         implicit_trl_defaults={k: config.get(k) for k in _IMPLICIT_TRL},
         grpo_config=config,
@@ -203,6 +239,7 @@ def record_outputs(
             "zero_signal_frac_mean": _mean([r.get("zero_signal_frac") for r in rows]),
             "train_metrics": result.metrics,
             "reward_calls": len(tracker.history),
+            "rollouts": sum(e["groups"] for e in tracker.history) * cfg.num_generations,
         },
     )
 
@@ -219,6 +256,8 @@ _GRPO_KEYS = (
     "warmup_steps",
     "use_vllm",
     "chat_template_kwargs",
+    "epsilon_high",
+    "mask_truncated_completions",
 )
 
 
@@ -231,12 +270,10 @@ def _mean(values):
 _IMPLICIT_TRL = (
     "scale_rewards",
     "epsilon",
-    "epsilon_high",
     "num_iterations",
     "top_p",
     "top_k",
     "repetition_penalty",
-    "mask_truncated_completions",
     "importance_sampling_level",
     "max_grad_norm",
     "weight_decay",

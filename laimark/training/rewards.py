@@ -8,22 +8,24 @@ rollout prompt's solve format (its stop strings and assembly mode): the exact ju
 calibration and evaluation make. A new task type needs no change here. (The original code judged
 training rollouts its own way and scored correct body-only answers 0.)
 
-`GroupAgreement` wraps a reward and logs, per generation batch, the share of groups whose
-rewards all agree: such a group has zero advantage and teaches the policy nothing.
+`Reward` shapes the verdicts into the reward of a mode (binary, fractional, partial, or the
+random control); `laimark.training.signal` tracks the learning signal they give.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import random
+from collections.abc import Sequence
 
 from laimark.core.records import Problem
+from laimark.core.seeds import item_seed
 from laimark.core.solve import SolveFormat
 from laimark.tasks import task_type
 
 log = logging.getLogger(__name__)
 
-REWARD_MODES = ("binary", "fractional")
+REWARD_MODES = ("binary", "fractional", "partial", "random")
 
 
 def completion_text(completion) -> str:
@@ -89,24 +91,81 @@ def judge_reward(
     return out
 
 
-def make_reward(sandbox, fmt: SolveFormat | None = None, mode: str = "binary") -> Callable:
-    """`judge_reward` bound to a sandbox, the rollouts' solve format and a reward mode.
+class Reward:
+    """The GRPO reward: the sandbox's verdicts, shaped by a mode. Called as TRL calls rewards.
 
-    Args:
-        sandbox: an open Sandbox, kept for the whole run (workers stay warm).
-        fmt: the solve format of the rollout prompts (default: the shared chat format).
-        mode: "binary" (1.0 if every test passes) or "fractional" (share of tests passed).
+    Modes (`REWARD_MODES`):
+      * binary: 1.0 if every test passes (the paper);
+      * fractional: the share of tests passed;
+      * partial: partial credit with a bonus for passing all, (share + bonus * all) / (1 + bonus),
+        so an answer passing everything gets 1.0 and one passing half the tests 0.25 (bonus 1);
+      * random: the spurious-reward control. Every answer is still judged (the true pass rate is
+        logged), but the reward is 1.0 with probability p, independent of the answer: p is the
+        problem's calibrated `pass_rate` when the curriculum has one, else the batch's true pass
+        rate, so the random reward has the real one's rate. Draws are seeded by (seed, problem,
+        step, row), so a rerun gives the same rewards.
+
+    `last_passed` holds, after each call, whether each answer passed all its tests (what
+    `signal.SignalTracker` counts as a pass, whatever the mode).
     """
-    if mode not in REWARD_MODES:
-        raise ValueError(f"reward mode must be one of {REWARD_MODES}, got {mode!r}")
 
-    def reward(completions, **columns):
-        return judge_reward(
-            completions, sandbox=sandbox, fmt=fmt, fractional=mode == "fractional", **columns
-        )
+    def __init__(
+        self,
+        sandbox,
+        fmt: SolveFormat | None = None,
+        mode: str = "binary",
+        *,
+        partial_bonus: float = 1.0,
+        seed: int = 0,
+    ):
+        if mode not in REWARD_MODES:
+            raise ValueError(f"reward mode must be one of {REWARD_MODES}, got {mode!r}")
+        self.sandbox, self.fmt, self.mode = sandbox, fmt, mode
+        self.partial_bonus, self.seed = partial_bonus, seed
+        self.__name__ = f"{mode}_reward"
+        self.last_passed: list[bool] = []
 
-    reward.__name__ = f"{mode}_reward"
-    return reward
+    def __call__(self, completions, **columns) -> list[float | None]:
+        if self.mode == "fractional" or self.mode == "partial":
+            share = judge_reward(
+                completions, sandbox=self.sandbox, fmt=self.fmt, fractional=True, **columns
+            )
+            passed = [s == 1.0 for s in share]
+        else:
+            binary = judge_reward(completions, sandbox=self.sandbox, fmt=self.fmt, **columns)
+            passed = [b == 1.0 for b in binary]
+        self.last_passed = passed
+        if self.mode == "binary":
+            return binary
+        if self.mode == "fractional":
+            return share
+        if self.mode == "partial":
+            b = self.partial_bonus
+            return [None if s is None else (s + b * ok) / (1 + b) for s, ok in zip(share, passed)]
+        return self._random(binary, columns)
+
+    def _random(self, real: list[float | None], columns: dict) -> list[float | None]:
+        known = [r for r in real if r is not None]
+        batch_rate = sum(known) / len(known) if known else 0.0
+        rates = columns.get("pass_rate") or [None] * len(real)
+        keys = columns.get("key") or columns.get("entry_point") or [""] * len(real)
+        state = columns.get("trainer_state")
+        step = getattr(state, "global_step", 0)
+        out: list[float | None] = []
+        for i, (r, rate, key) in enumerate(zip(real, rates, keys, strict=True)):
+            if r is None:
+                out.append(None)
+                continue
+            p = batch_rate if rate is None or rate < 0 else rate
+            draw = random.Random(item_seed(self.seed, f"{key}:{step}:{i}")).random()
+            out.append(float(draw < p))
+        return out
+
+
+def make_reward(sandbox, fmt: SolveFormat | None = None, mode: str = "binary", **kwargs) -> Reward:
+    """A `Reward` bound to a sandbox (kept open for the whole run), the rollouts' solve format
+    and a mode; `kwargs`: `partial_bonus`, `seed`."""
+    return Reward(sandbox, fmt, mode, **kwargs)
 
 
 def zero_signal_fraction(rewards: Sequence[float | None], group_size: int) -> float:
@@ -119,44 +178,3 @@ def zero_signal_fraction(rewards: Sequence[float | None], group_size: int) -> fl
     if not groups:
         return 0.0
     return sum(len(set(g)) <= 1 for g in groups) / len(groups)
-
-
-class GroupAgreement:
-    """Wrap a reward: after each call, record and log the share of groups with no signal.
-
-    TRL puts the `num_generations` completions of one prompt next to each other, so groups are
-    consecutive slices. With several processes each sees its own slice of the batch; the value
-    is then per process (TRL's own `frac_reward_zero_std` is the global one).
-
-    Args:
-        fn: the reward to wrap.
-        group_size: GRPO's `num_generations`.
-    """
-
-    def __init__(self, fn: Callable, group_size: int):
-        self.fn, self.group_size = fn, group_size
-        self.__name__ = getattr(fn, "__name__", "reward")
-        self.history: list[dict] = []
-
-    def __call__(self, completions, **columns) -> list[float | None]:
-        rewards = self.fn(completions, **columns)
-        frac = zero_signal_fraction(rewards, self.group_size)
-        known = [r for r in rewards if r is not None]
-        state = columns.get("trainer_state")
-        entry = {
-            "step": getattr(state, "global_step", len(self.history)) + 1,
-            "zero_signal_frac": frac,
-            "reward_mean": sum(known) / len(known) if known else None,
-            "groups": -(-len(rewards) // self.group_size),
-        }
-        self.history.append(entry)
-        if callable(columns.get("log_metric")):
-            columns["log_metric"]("zero_signal_frac", frac)
-        log.info(
-            "step %d: reward mean %s, %.0f%% of %d groups without signal",
-            entry["step"],
-            "n/a" if entry["reward_mean"] is None else f"{entry['reward_mean']:.3f}",
-            100 * frac,
-            entry["groups"],
-        )
-        return rewards

@@ -25,9 +25,17 @@ from laimark.models.loading import (
     adapter_chain,
     adapter_sha256,
     load_model,
+    resolve_dtype,
 )
-from laimark.training.data import DataConfig, build_dataset, load_training_problems
-from laimark.training.grpo import grpo_setup, record_outputs
+from laimark.training.data import (
+    DataConfig,
+    build_dataset,
+    load_problem_file,
+    load_training_problems,
+)
+from laimark.training.grpo import adapter_dtypes, grpo_setup, record_outputs
+from laimark.training.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
+from laimark.training.rewards import REWARD_MODES
 
 log = logging.getLogger(__name__)
 
@@ -36,31 +44,44 @@ LOSS_TYPES = ("grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """laimark-train: GRPO with a LoRA adapter. Defaults are the paper's (docs/training.md)."""
+    """laimark-train: GRPO with a LoRA adapter.
+
+    The settings left None are filled from `recipe` (`training.recipes`; default `paper`, the
+    original's); `overrides` lists the ones the command line set to another value than the
+    recipe's.
+    """
 
     output_dir: str = "grpo_output"  # the original's, so its README chain finds <output>/final
     data: DataConfig = nested(DataConfig)
     solve: SolveFormat = nested(solve_format_of, SolveFormat)
     model: str = DEFAULT_MODEL
     base_adapter: str | None = None
-    dtype: str = "bf16"
+    dtype: str = "auto"
     device: str = "auto"
     thinking: str = "off"
-    epochs: float = 2.0
+    recipe: str = DEFAULT_RECIPE
+    epochs: float | None = None
     max_steps: int = -1
-    num_generations: int = 4
-    per_device_train_batch_size: int = 4
-    gradient_accumulation_steps: int = 1
-    learning_rate: float = 5e-6
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    beta: float = 0.0
-    loss_type: str = "dapo"
-    max_completion_length: int = 1024
-    temperature: float = 1.0
-    reward: str = "binary"
+    num_generations: int | None = None
+    per_device_train_batch_size: int | None = None
+    gradient_accumulation_steps: int | None = None
+    learning_rate: float | None = None
+    lr_scheduler_type: str | None = None
+    warmup_ratio: float | None = None
+    lora_r: int | None = None
+    lora_alpha: int | None = None
+    lora_dropout: float | None = None
+    lora_target_modules: list[str] | None = None
+    beta: float | None = None
+    loss_type: str | None = None
+    epsilon_high: float | None = None
+    max_completion_length: int | None = None
+    temperature: float | None = None
+    mask_truncated_completions: bool | None = None
+    drop_zero_signal: bool | None = None
+    retire: bool | None = None
+    reward: str | None = None
+    partial_bonus: float = 1.0
     seed: int = DEFAULT_SEED
     save_steps: int = 25
     resume: str | None = None  # None, "last", or a checkpoint folder
@@ -68,9 +89,25 @@ class TrainConfig:
     no_vllm: bool = False
     use_vllm: bool = False
     vllm_mode: str | None = None
+    heldout: str | None = None
+    heldout_limit: int = 16
+    reserve: str | None = None
     sandbox: SandboxConfig = nested(SandboxConfig)
+    overrides: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        check(self.recipe in RECIPES, f"--recipe must be one of {', '.join(RECIPES)}")
+        changed = []
+        for name, value in recipe_values(self.recipe).items():
+            given = getattr(self, name)
+            if given is None:
+                object.__setattr__(self, name, value)  # frozen: filled once, here
+            elif given != value:
+                changed.append(name)
+        if not self.overrides:
+            object.__setattr__(self, "overrides", changed)
+        check(self.reward in REWARD_MODES, f"--reward must be one of {', '.join(REWARD_MODES)}")
+        check(self.heldout_limit >= 1, "--heldout_limit must be at least 1")
         g = self.num_generations
         check(
             g >= 2, "--num_generations must be at least 2 (GRPO compares completions of a prompt)"
@@ -144,6 +181,12 @@ def _check_vllm(config: TrainConfig) -> None:
 def train(config: TrainConfig) -> int:
     _check_vllm(config)
     problems, data_meta = load_training_problems(config.data)
+    heldout = reserve = []
+    if config.heldout:
+        heldout = load_problem_file(config.heldout, problems, "held-out problems")
+        heldout = heldout[: config.heldout_limit]
+    if config.reserve:
+        reserve = load_problem_file(config.reserve, problems + heldout, "reserve")
     chain = adapter_chain(config.base_adapter) if config.base_adapter else []
     out = Path(config.output_dir).resolve()
     run = Run(
@@ -156,8 +199,11 @@ def train(config: TrainConfig) -> int:
     for name, source in data_meta["sources"].items():  # hashed once, by the loader
         if source.get("path"):
             run.add_input(source["path"], source.get("sha256"), role=name)
+    for role, path in (("heldout", config.heldout), ("reserve", config.reserve)):
+        if path:
+            run.add_input(path, role=role)
     try:
-        return _train(config, run, out, problems, data_meta, chain)
+        return _train(config, run, out, problems, data_meta, chain, heldout, reserve)
     except (ModelError, ValueError):  # a person can fix these: run_stage reports them
         raise
     except Exception:
@@ -166,7 +212,16 @@ def train(config: TrainConfig) -> int:
         return EXIT_FAILED
 
 
-def _train(config: TrainConfig, run: Run, out: Path, problems, data_meta, chain) -> int:
+def prompts_per_step(config: TrainConfig) -> int:
+    """Distinct prompts one optimiser step draws (over every process)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps * world
+    return max(1, per_step // config.num_generations)
+
+
+def _train(
+    config: TrainConfig, run: Run, out: Path, problems, data_meta, chain, heldout, reserve
+) -> int:
     from transformers import set_seed
 
     set_seed(config.seed)  # before the LoRA weights are initialised
@@ -174,11 +229,24 @@ def _train(config: TrainConfig, run: Run, out: Path, problems, data_meta, chain)
     device = "cpu" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else config.device
     loaded = load_model(config.model, chain or None, dtype=config.dtype, device=device, merge=True)
     run.check_model(loaded.identity)
-    dataset = build_dataset(problems, config.solve)
+    dataset = build_dataset(
+        problems, config.solve, min_rows=prompts_per_step(config), reserve=reserve
+    )
     with config.sandbox.open() as sandbox:
         run.record(sandbox=sandbox.describe(), solve_format=config.solve.to_dict())
         run.write()  # only now: a run that failed to load its model leaves the folder empty
         trainer, tracker = grpo_setup(config, out, loaded, dataset, sandbox)
+        numerics = {
+            "dtype": loaded.identity.get("dtype"),
+            "adapter_dtype": adapter_dtypes(trainer.model),
+            "eval_dtype": resolve_dtype("auto", str(loaded.model.device)),
+        }
+        log.info(
+            "weights in %s, adapter in %s; evaluation by default in %s",
+            numerics["dtype"],
+            "/".join(numerics["adapter_dtype"]),
+            numerics["eval_dtype"],
+        )
         resume = (
             None if config.resume is None else (True if config.resume == "last" else config.resume)
         )
@@ -189,13 +257,73 @@ def _train(config: TrainConfig, run: Run, out: Path, problems, data_meta, chain)
             resume = None
         result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model(str(out))
+        diagnostics = diagnose(config, trainer, loaded.tokenizer, heldout, sandbox, numerics)
     for path, sha in start_hashes.items():  # a promise of this stage: check it, loudly
         if adapter_sha256(path) != sha:
             log.error("the starting adapter %s changed during training", path)
             run.finish(status="failed")
             return EXIT_FAILED
-    record_outputs(run, config, out, trainer, tracker, result, chain, data_meta)
+    extra = {"numerics": numerics, "diagnostics": diagnostics}
+    record_outputs(run, config, out, trainer, tracker, result, chain, data_meta, extra)
     run.finish()
     link_final(out)
+    print(diagnostics_report(diagnostics))
     log.info("adapter, adapter.meta.json, train_log.jsonl and reward.png written to %s", out)
     return EXIT_OK
+
+
+def diagnose(config: TrainConfig, trainer, tokenizer, heldout, sandbox, numerics) -> dict:
+    """`training.diagnostics` on the trained model: weights, held-out behaviour, warnings."""
+    from laimark.training.diagnostics import heldout_change, movement_warnings, weight_change
+
+    log.info("diagnostics: did the policy move?")
+    out: dict = {"weights": weight_change(trainer.model, numerics["eval_dtype"])}
+    if heldout:
+        out["heldout"] = heldout_change(
+            trainer.model,
+            tokenizer,
+            heldout,
+            config.solve,
+            sandbox,
+            max_new_tokens=config.max_completion_length,
+            thinking=config.thinking == "on",
+        )
+        out["heldout"]["origins"] = [o for o, _ in heldout]
+    else:
+        out["heldout"] = None
+    out["warnings"] = movement_warnings(
+        out,
+        learning_rate=config.learning_rate,
+        steps=trainer.state.global_step,
+        targets=config.lora_target_modules,
+        recipe=config.recipe,
+    )
+    for w in out["warnings"]:
+        log.warning("%s", w)
+    return out
+
+
+def diagnostics_report(diag: dict) -> str:
+    """The diagnostics as a few lines for the terminal."""
+    w = diag["weights"]
+    lines = ["did the policy move?"]
+    if w.get("lora_entries"):
+        lines.append(
+            f"  weights: mean |dW| {w['mean_abs_delta']:.2e} ({w['relative_change']:.1e} of |W|), "
+            f"max {w['max_abs_delta']:.2e}; {100 * w['visible_share_eval_dtype']:.0f}% of entries "
+            f"survive {w['eval_dtype']}, {100 * w['visible_share_bf16']:.0f}% survive bf16"
+        )
+    h = diag.get("heldout")
+    if h:
+        kl = h["kl_per_token"]
+        lines.append(
+            f"  held-out ({h['problems']} problems): KL(base || trained) "
+            f"{'n/a' if kl is None else f'{kl:.2e}'} nats/token; "
+            f"{100 * h['answers_changed']:.0f}% of greedy answers changed; passed "
+            f"{h['reward_base']['passed']:.3f} -> {h['reward_trained']['passed']:.3f}, tests "
+            f"{h['reward_base']['test_share']:.3f} -> {h['reward_trained']['test_share']:.3f}"
+        )
+    else:
+        lines.append("  held-out: not measured (give --heldout FILE)")
+    lines += [f"  WARNING: {x}" for x in diag["warnings"]]
+    return "\n".join(lines)

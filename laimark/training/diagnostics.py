@@ -1,0 +1,241 @@
+"""Did training move the policy? Measured after `laimark-train`, written to the sidecar, printed.
+
+Three measurements, cheapest first:
+* **weights** (`weight_change`): for every LoRA layer, delta W = B A * scaling against W: the
+  largest and mean |delta W|, its size relative to |W|, and the share of delta W entries at least
+  half a unit in the last place (ulp) of their weight in the dtype evaluation will use (and in
+  bf16): below that, merging the adapter into weights of that dtype rounds the entry away.
+* **behaviour on held-out problems** (`heldout_change`): problems made by the same pipeline but
+  kept out of training. Each is answered greedily by the base policy (adapter disabled) and the
+  trained one; reported: the mean per-token KL(base || trained) along the base's answers (exact
+  over the vocabulary at each position, teacher-forced), the share of answers that changed, and
+  the reward (all tests pass, and share of tests passed) before and after.
+* **warnings** (`movement_warnings`) when the update is below what an evaluation can see, with
+  the likely cause (learning rate x steps, LoRA targets, dtype).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+
+from laimark.core.solve import SolveFormat
+from laimark.tasks import task_type
+
+log = logging.getLogger(__name__)
+
+MANTISSA_BITS = {"fp32": 23, "bf16": 7, "fp16": 10}
+# Below this mean KL per token, no benchmark of a few hundred tasks can tell the policies apart
+# (the issue's bar for "moved"; a greedy answer rarely changes below it).
+KL_VISIBLE = 1e-3
+# Below this share of delta W entries surviving a merge, the merged model is mostly the base.
+VISIBLE_SHARE = 0.5
+
+
+def lora_layers(model):
+    """(name, layer) of every LoRA layer with an active adapter."""
+    for name, module in model.named_modules():
+        if hasattr(module, "lora_A") and hasattr(module, "base_layer"):
+            active = [
+                a for a in getattr(module, "active_adapters", ["default"]) if a in module.lora_A
+            ]
+            if active:
+                yield name, module, active
+
+
+def delta_weight(layer, adapter: str):
+    """delta W of one LoRA layer in fp32, shaped like the base weight."""
+    a = layer.lora_A[adapter].weight.float()
+    b = layer.lora_B[adapter].weight.float()
+    delta = (b @ a) * layer.scaling[adapter]
+    if getattr(layer, "fan_in_fan_out", False):
+        delta = delta.T
+    return delta
+
+
+def half_ulp(weight, dtype: str):
+    """Half the spacing of `dtype` numbers around each entry of `weight` (fp32 tensor)."""
+    import torch
+
+    _, exponent = torch.frexp(weight)  # |w| = m 2^e with 0.5 <= m < 1
+    return torch.ldexp(torch.full_like(weight, 0.5), exponent - 1 - MANTISSA_BITS[dtype])
+
+
+def weight_change(model, eval_dtype: str) -> dict:
+    """Size of the trained update against the weights and the resolution of `eval_dtype`."""
+    import torch
+
+    total = changed = visible_eval = visible_bf16 = 0
+    sum_abs_delta = sum_abs_weight = 0.0
+    max_abs = 0.0
+    norms: dict[str, float] = {}
+    with torch.no_grad():
+        for name, layer, active in lora_layers(model):
+            w = layer.base_layer.weight.float()
+            for adapter in active:
+                d = delta_weight(layer, adapter)
+                total += d.numel()
+                changed += int((d != 0).sum())
+                sum_abs_delta += float(d.abs().sum())
+                sum_abs_weight += float(w.abs().sum())
+                max_abs = max(max_abs, float(d.abs().max()))
+                nonzero = w != 0  # a zero weight has no ulp of its own: any change shows
+                visible_eval += int(((d.abs() >= half_ulp(w, eval_dtype)) | ~nonzero).sum())
+                visible_bf16 += int(((d.abs() >= half_ulp(w, "bf16")) | ~nonzero).sum())
+                kind = name.rsplit(".", 1)[-1]
+                norms[kind] = norms.get(kind, 0.0) + float(layer.lora_B[adapter].weight.norm()) ** 2
+    if not total:
+        return {"lora_layers": 0}
+    return {
+        "lora_entries": total,
+        "max_abs_delta": max_abs,
+        "mean_abs_delta": sum_abs_delta / total,
+        "relative_change": sum_abs_delta / sum_abs_weight if sum_abs_weight else None,
+        "eval_dtype": eval_dtype,
+        "visible_share_eval_dtype": visible_eval / total,
+        "visible_share_bf16": visible_bf16 / total,
+        "nonzero_share": changed / total,
+        "lora_B_norm": {k: math.sqrt(v) for k, v in sorted(norms.items())},
+    }
+
+
+def heldout_change(
+    model,
+    tokenizer,
+    problems: Sequence,
+    fmt: SolveFormat,
+    sandbox,
+    *,
+    max_new_tokens: int,
+    batch_size: int = 8,
+    thinking: bool = False,
+) -> dict:
+    """Greedy answers of base and trained policy on held-out problems; KL along the base's.
+
+    `model` is the trained PeftModel (its adapter is disabled for the base policy).
+    """
+    import torch
+
+    from laimark.models.hf import HFSampler
+    from laimark.models.loading import LoadedModel
+
+    problems = [p for _, p in problems]
+    sampler = HFSampler(LoadedModel(model, tokenizer, {}), batch_size, thinking=thinking)
+    prompts = [task_type(p.problem_type).prompt(p, fmt) for p in problems]
+    model.eval()
+
+    def answers():
+        outs = sampler.generate(
+            prompts, 1, temperature=0.0, max_new_tokens=max_new_tokens, stop=fmt.stop
+        )
+        return [o[0] for o in outs]
+
+    with model.disable_adapter():
+        base = answers()
+    trained = answers()
+    kl_sum, tokens = 0.0, 0
+    with torch.no_grad():
+        for prompt, answer in zip(prompts, base, strict=True):
+            head = sampler.encode(prompt)
+            tail = tokenizer(answer, add_special_tokens=False)["input_ids"]
+            if not tail:
+                continue
+            ids = torch.tensor([head + tail], device=model.device)
+            with model.disable_adapter():
+                logp_base = torch.log_softmax(model(ids).logits[0, len(head) - 1 : -1].float(), -1)
+            logp_trained = torch.log_softmax(model(ids).logits[0, len(head) - 1 : -1].float(), -1)
+            kl = (logp_base.exp() * (logp_base - logp_trained)).sum(-1)
+            kl_sum += float(kl.sum())
+            tokens += len(tail)
+    judged = {
+        label: _judge(sandbox, problems, texts, fmt)
+        for label, texts in (("base", base), ("trained", trained))
+    }
+    n = len(problems)
+
+    def rates(vs):
+        return {
+            "passed": sum(v.passed for v in vs) / n,
+            "test_share": sum(v.fraction for v in vs) / n,
+        }
+
+    return {
+        "problems": n,
+        "kl_per_token": kl_sum / tokens if tokens else None,
+        "kl_tokens": tokens,
+        "answers_changed": sum(a != b for a, b in zip(base, trained, strict=True)) / n,
+        "reward_base": rates(judged["base"]),
+        "reward_trained": rates(judged["trained"]),
+        "verdicts_changed": sum(
+            a.passed != b.passed for a, b in zip(judged["base"], judged["trained"], strict=True)
+        ),
+    }
+
+
+def _judge(sandbox, problems, texts, fmt) -> list:
+    """One verdict per answer, each problem judged by its task type (one batch per type)."""
+    out: list = [None] * len(problems)
+    for kind in sorted({p.problem_type for p in problems}):
+        idx = [i for i, p in enumerate(problems) if p.problem_type == kind]
+        verdicts = task_type(kind).judge(sandbox, [(problems[i], texts[i]) for i in idx], fmt)
+        for i, v in zip(idx, verdicts, strict=True):
+            out[i] = v
+    return out
+
+
+def movement_warnings(
+    diag: dict, *, learning_rate: float, steps: int, targets, recipe: str
+) -> list[str]:
+    """Plain-language warnings when the update is below what an evaluation can see."""
+    from laimark.training.recipes import recipe_values
+
+    small = recipe_values("small")
+    cause = (
+        f"likely causes: learning rate x steps = {learning_rate:g} x {steps} = "
+        f"{learning_rate * steps:.1e} (the small recipe's lr: {small['learning_rate']:g})"
+        + (
+            f"; LoRA on {', '.join(targets)} only (all linear layers learn more)"
+            if "all-linear" not in targets
+            else ""
+        )
+        + (f"; recipe '{recipe}'" if recipe != "small" else "")
+    )
+    out = []
+    weights = diag.get("weights") or {}
+    held = diag.get("heldout") or {}
+    if weights.get("max_abs_delta") == 0:
+        return [
+            "the adapter is unchanged: no step had a learning signal (every group's rewards "
+            "were equal, or every completion was masked); check the rewards in train_log.jsonl"
+        ]
+    kl = held.get("kl_per_token")
+    if kl is not None and kl < KL_VISIBLE:
+        out.append(
+            f"the policy barely moved: held-out KL(base || trained) is {kl:.1e} nats/token, "
+            f"below {KL_VISIBLE:g}; an evaluation will not see this update ({cause})"
+        )
+    share = weights.get("visible_share_eval_dtype")
+    dtype = weights.get("eval_dtype")
+    if share is not None and share < VISIBLE_SHARE:
+        out.append(
+            f"{100 * (1 - share):.0f}% of the update's entries are below half the resolution of "
+            f"{dtype}: merged into {dtype} weights they round away; evaluate with --dtype fp32 "
+            f"(adapters stay unmerged below fp32) ({cause})"
+        )
+    bf16 = weights.get("visible_share_bf16")
+    if bf16 is not None and bf16 < VISIBLE_SHARE and dtype != "bf16":
+        out.append(
+            f"{100 * (1 - bf16):.0f}% of the update's entries are below bf16 resolution: "
+            "do not merge this adapter into bf16 weights (e.g. for vLLM or a GGUF export)"
+        )
+    if (
+        kl is None
+        and weights.get("relative_change") is not None
+        and weights["relative_change"] < 2**-9
+    ):
+        out.append(
+            f"the update is {weights['relative_change']:.1e} of the weights' size, below bf16's "
+            f"resolution (2^-9); give --heldout to measure whether the policy moved ({cause})"
+        )
+    return out

@@ -139,3 +139,32 @@ def test_bad_reward_mode_is_refused(sandbox):
 
 def test_docstring_examples_run():
     assert doctest.testmod(rewards).failed == 0
+
+
+def test_partial_reward_gives_credit_and_a_bonus_for_all(sandbox):
+    reward = make_reward(sandbox, CHAT, mode="partial", partial_bonus=1.0)
+    assert reward([chat(FULL), chat(HALF)], **columns(2)) == [1.0, 0.25]
+    assert reward.last_passed == [True, False]
+    assert make_reward(sandbox, CHAT, mode="partial", partial_bonus=3.0)(
+        [chat(HALF)], **columns(1)
+    ) == [pytest.approx(0.125)]
+
+
+def test_random_reward_has_the_requested_rate_and_ignores_the_answer(sandbox):
+    n = 400
+    cols = {**columns(n), "pass_rate": [0.3] * n, "key": ["k"] * n}
+    reward = make_reward(sandbox, CHAT, mode="random", seed=7)
+    right = reward([chat(FULL)] * n, **cols)
+    assert reward.last_passed == [True] * n  # still judged: the true rate is logged
+    wrong = reward([chat(HALF)] * n, **cols)
+    assert right == wrong  # the reward does not depend on the answer
+    assert abs(sum(right) / n - 0.3) < 0.07  # binomial sd ~0.023
+    assert make_reward(sandbox, CHAT, mode="random", seed=7)([chat(FULL)] * n, **cols) == right
+    assert make_reward(sandbox, CHAT, mode="random", seed=8)([chat(FULL)] * n, **cols) != right
+
+
+def test_random_reward_without_a_pass_rate_uses_the_true_rate_of_the_batch(sandbox):
+    n = 300
+    answers = [chat(FULL)] * (n // 3) + [chat(HALF)] * (2 * n // 3)  # true rate 1/3
+    out = make_reward(sandbox, CHAT, mode="random", seed=1)(answers, **columns(n))
+    assert abs(sum(out) / n - 1 / 3) < 0.09

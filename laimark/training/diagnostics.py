@@ -16,11 +16,17 @@ Three measurements, cheapest first:
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
-from laimark.core.solve import SolveFormat
+from laimark.core.config import check, nested
+from laimark.core.solve import SolveFormat, solve_format_of
+from laimark.execution.sandbox import SandboxConfig
+from laimark.models.loading import DEFAULT_MODEL
 from laimark.tasks import task_type
 
 log = logging.getLogger(__name__)
@@ -239,3 +245,137 @@ def movement_warnings(
             f"resolution (2^-9); give --heldout to measure whether the policy moved ({cause})"
         )
     return out
+
+
+# ---------------------------------------------------------------- laimark-diagnose
+@dataclass(frozen=True)
+class DiagnoseConfig:
+    """laimark-diagnose: the diagnostics of `laimark-train`, for an adapter already trained."""
+
+    adapter: str = ""
+    heldout: str | None = None
+    heldout_limit: int = 16
+    model: str = DEFAULT_MODEL
+    dtype: str = "auto"
+    device: str = "auto"
+    max_new_tokens: int = 512
+    thinking: str = "off"
+    output: str | None = None  # default <adapter>/diagnostics.json
+    solve: SolveFormat = nested(solve_format_of, SolveFormat)
+    sandbox: SandboxConfig = nested(SandboxConfig)
+
+    def __post_init__(self) -> None:
+        check(bool(self.adapter), "--adapter DIR is required")
+        check(
+            (Path(self.adapter) / "adapter_config.json").is_file(),
+            f"--adapter {self.adapter}: not a PEFT adapter folder (no adapter_config.json)",
+        )
+        check(self.heldout_limit >= 1, "--heldout_limit must be at least 1")
+
+
+def training_problems_of(adapter: str) -> list:
+    """The curriculum an adapter was trained on, read from its sidecar (empty if unknown)."""
+    from laimark.core.records import CalibratedProblem, load_records
+    from laimark.models.loading import ADAPTER_META
+
+    meta = Path(adapter) / ADAPTER_META
+    if not meta.is_file():
+        return []
+    source = (json.loads(meta.read_text()).get("data") or {}).get("sources", {}).get("curriculum")
+    path = (source or {}).get("path")
+    if not path or not Path(path).is_file():
+        log.warning(
+            "the curriculum %s of %s is not here: held-out problems not filtered", path, adapter
+        )
+        return []
+    return [(f"{path}:{line}", p) for line, p in load_records(path, CalibratedProblem)]
+
+
+def diagnose_adapter(config: DiagnoseConfig) -> int:
+    """Load base + adapter (unmerged), measure, write `<output>` and its sidecar, print."""
+    from laimark.core.cli import EXIT_OK
+    from laimark.core.records import write_json_atomic
+    from laimark.core.runs import Run
+    from laimark.models.loading import load_model
+    from laimark.training.data import load_problem_file
+
+    heldout = []
+    if config.heldout:
+        trained_on = training_problems_of(config.adapter)
+        heldout = load_problem_file(config.heldout, trained_on, "held-out problems")
+        heldout = heldout[: config.heldout_limit]
+    output = Path(config.output or Path(config.adapter) / "diagnostics.json")
+    run = Run("laimark-diagnose", output, config, overwrite=True)
+    run.add_input(Path(config.adapter) / "adapter_model.safetensors", role="adapter")
+    if config.heldout:
+        run.add_input(config.heldout, role="heldout")
+    loaded = load_model(config.model, config.adapter, dtype=config.dtype, device=config.device)
+    run.check_model(loaded.identity)
+    dtype = loaded.identity["dtype"]
+    diag: dict = {"weights": weight_change(loaded.model, dtype)}
+    train_meta = _adapter_meta(config.adapter)
+    grpo = train_meta.get("grpo") or {}
+    with config.sandbox.open() as sandbox:
+        run.record(sandbox=sandbox.describe(), solve_format=config.solve.to_dict())
+        diag["heldout"] = (
+            heldout_change(
+                loaded.model,
+                loaded.tokenizer,
+                heldout,
+                config.solve,
+                sandbox,
+                max_new_tokens=config.max_new_tokens,
+                thinking=config.thinking == "on",
+            )
+            if heldout
+            else None
+        )
+    if diag["heldout"]:
+        diag["heldout"]["origins"] = [o for o, _ in heldout]
+    lora = json.loads((Path(config.adapter) / "adapter_config.json").read_text())
+    targets = lora.get("target_modules") or []
+    diag["warnings"] = movement_warnings(
+        diag,
+        learning_rate=grpo.get("learning_rate") or float("nan"),
+        steps=(train_meta.get("counts") or {}).get("steps") or 0,
+        targets=[targets] if isinstance(targets, str) else sorted(targets),
+        recipe=(train_meta.get("recipe") or {}).get("name", "unknown"),
+    )
+    write_json_atomic(output, diag)
+    run.record(counts={"heldout_problems": len(heldout), "warnings": len(diag["warnings"])})
+    run.finish()
+    print(diagnostics_report(diag))
+    return EXIT_OK
+
+
+def _adapter_meta(adapter: str) -> dict:
+    from laimark.models.loading import ADAPTER_META
+
+    meta = Path(adapter) / ADAPTER_META
+    return json.loads(meta.read_text()) if meta.is_file() else {}
+
+
+def diagnostics_report(diag: dict) -> str:
+    """The diagnostics as a few lines for the terminal."""
+    w = diag["weights"]
+    lines = ["did the policy move?"]
+    if w.get("lora_entries"):
+        lines.append(
+            f"  weights: mean |dW| {w['mean_abs_delta']:.2e} ({w['relative_change']:.1e} of |W|), "
+            f"max {w['max_abs_delta']:.2e}; {100 * w['visible_share_eval_dtype']:.0f}% of entries "
+            f"survive {w['eval_dtype']}, {100 * w['visible_share_bf16']:.0f}% survive bf16"
+        )
+    h = diag.get("heldout")
+    if h:
+        kl = h["kl_per_token"]
+        lines.append(
+            f"  held-out ({h['problems']} problems): KL(base || trained) "
+            f"{'n/a' if kl is None else f'{kl:.2e}'} nats/token; "
+            f"{100 * h['answers_changed']:.0f}% of greedy answers changed; passed "
+            f"{h['reward_base']['passed']:.3f} -> {h['reward_trained']['passed']:.3f}, tests "
+            f"{h['reward_base']['test_share']:.3f} -> {h['reward_trained']['test_share']:.3f}"
+        )
+    else:
+        lines.append("  held-out: not measured (give --heldout FILE)")
+    lines += [f"  WARNING: {x}" for x in diag["warnings"]]
+    return "\n".join(lines)

@@ -30,6 +30,7 @@ import json
 import logging
 import math
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,9 @@ class SignalTracker:
         self.retired: dict[str, int] = {}  # problem key -> first epoch without it
 
     def __call__(self, completions, **columns) -> list[float | None]:
+        began = time.perf_counter()
         rewards = self.fn(completions, **columns)
+        seconds = time.perf_counter() - began
         passed = getattr(self.fn, "last_passed", None) or [r == 1.0 for r in rewards]
         state = columns.get("trainer_state")
         step = getattr(state, "global_step", len(self.history)) + 1
@@ -95,6 +98,7 @@ class SignalTracker:
             "group_spread_mean": sum(spreads) / len(spreads) if spreads else 0.0,
             "pass_rate": sum(map(bool, passed)) / len(passed) if passed else None,
             "retired": newly,
+            "reward_seconds": round(seconds, 3),
         }
         self.history.append(entry)
         metric = columns.get("log_metric")
@@ -102,6 +106,7 @@ class SignalTracker:
             metric("zero_signal_frac", frac)
             metric("group_spread_mean", entry["group_spread_mean"])
             metric("retired_problems", float(len(self.retired)))
+            metric("reward_seconds", seconds)
         log.info(
             "step %d: reward mean %s, %.0f%% of %d groups without signal%s",
             step,
@@ -178,8 +183,9 @@ class SignalSettings:
 class SignalTrainerMixin:
     """Mix into GRPOTrainer (before it in the bases): drop zero-signal groups, retire problems.
 
-    It overrides two of GRPOTrainer's methods and calls the originals: `_generate_and_score_
-    completions` (after the advantages are computed, before the loss) and `_get_train_sampler`.
+    It overrides three of GRPOTrainer's methods and calls the originals: `_generate_and_score_
+    completions` (after the advantages are computed, before the loss), `_get_train_sampler`, and
+    `_generate` (only timed, for the step breakdown in train_log.jsonl).
     """
 
     signal: SignalSettings | None = None
@@ -207,6 +213,15 @@ class SignalTrainerMixin:
             float(drop.float().mean()) if drop.numel() else 0.0
         )
         return output
+
+    def _generate(self, prompts):
+        # Timed for the step's breakdown (generation / reward / the rest: log-probs, backward).
+        began = time.perf_counter()
+        out = super()._generate(prompts)
+        self._metrics["train" if self.model.training else "eval"]["generate_seconds"].append(
+            time.perf_counter() - began
+        )
+        return out
 
     def _get_train_sampler(self, dataset=None):
         base = super()._get_train_sampler(dataset)

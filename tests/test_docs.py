@@ -18,6 +18,7 @@ STAGES = [
     "laimark.train_grpo",
     "laimark.eval_adapter",
     "laimark.check",
+    "laimark.diagnose_adapter",
 ]
 
 

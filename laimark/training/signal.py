@@ -200,15 +200,13 @@ class SignalTrainerMixin:
             return output
         drop = zero_signal_rows(output["advantages"], self.num_generations)
         self.seen_rows += drop.numel()
-        if drop.any():
-            self.dropped_rows += int(drop.sum())
-            mask = output["completion_mask"] * (~drop).unsqueeze(1).to(
-                output["completion_mask"].dtype
-            )
-            output["completion_mask"] = mask
-            if output.get("tool_mask") is not None:
-                mask = mask * output["tool_mask"]
-            output["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()
+        self.dropped_rows += int(drop.sum())
+        keep = (~drop).unsqueeze(1).to(output["completion_mask"].dtype)
+        mask = output["completion_mask"] = output["completion_mask"] * keep
+        if output.get("tool_mask") is not None:
+            mask = mask * output["tool_mask"]
+        # Every process gathers, whether it dropped rows or not (a collective call).
+        output["num_items_in_batch"] = self.accelerator.gather(mask.sum()).sum()
         self._metrics["train"]["dropped_zero_signal_frac"].append(
             float(drop.float().mean()) if drop.numel() else 0.0
         )

@@ -108,6 +108,11 @@ class TrainConfig:
         if not self.overrides:
             object.__setattr__(self, "overrides", changed)
         check(self.reward in REWARD_MODES, f"--reward must be one of {', '.join(REWARD_MODES)}")
+        check(
+            not (self.retire and int(os.environ.get("WORLD_SIZE", "1")) > 1),
+            "--retire decides from the rewards one process sees, so several processes would "
+            "draw different problems: pass --no-retire under accelerate launch",
+        )
         check(self.heldout_limit >= 1, "--heldout_limit must be at least 1")
         g = self.num_generations
         check(

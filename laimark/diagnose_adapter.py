@@ -21,8 +21,8 @@ if __package__ in (None, ""):  # `python laimark/diagnose_adapter.py` without in
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.core.solve import add_solve_args
-from laimark.models.loading import DEFAULT_MODEL, DTYPES
-from laimark.models.sampling import add_thinking_arg
+from laimark.models.loading import DEFAULT_MODEL
+from laimark.models.sampling import add_dtype_device_args, add_thinking_arg
 
 
 def parse_args(argv):
@@ -41,14 +41,7 @@ def parse_args(argv):
     p.add_argument(
         "--model", default=DEFAULT_MODEL, help="the base model the adapter was trained on"
     )
-    p.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="auto",
-        help="the dtype evaluation will use (auto: bf16 on GPUs and CPUs with native bf16, "
-        "else fp32)",
-    )
-    p.add_argument("--device", default="auto")
+    add_dtype_device_args(p)  # the dtype evaluation will use
     p.add_argument(
         "--max_new_tokens", type=int, default=512, help="greedy answer budget (default 512)"
     )

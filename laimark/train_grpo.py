@@ -25,8 +25,8 @@ if __package__ in (None, ""):  # `python laimark/train_grpo.py` without installi
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
 from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
-from laimark.models.loading import DEFAULT_MODEL, DTYPES
-from laimark.models.sampling import add_thinking_arg
+from laimark.models.loading import DEFAULT_MODEL
+from laimark.models.sampling import add_dtype_device_args, add_thinking_arg
 from laimark.training.recipes import DEFAULT_RECIPE, RECIPES
 from laimark.training.rewards import REWARD_MODES
 from laimark.training.stage import LOSS_TYPES, TrainConfig, train
@@ -78,14 +78,7 @@ def parse_args(argv):
         metavar="DIR",
         help="start from this adapter (merged, with its own chain); it is never modified",
     )
-    m.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="auto",
-        help="auto (default): bf16 on GPUs and on CPUs with native bf16, else fp32 "
-        "(docs/training.md, Numerics)",
-    )
-    m.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    add_dtype_device_args(m)
     add_thinking_arg(m)
     t = p.add_argument_group(
         "GRPO (a flag left out takes the --recipe's value; docs/training.md, Recipes)"

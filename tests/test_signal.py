@@ -59,9 +59,9 @@ def test_groups_without_signal_leave_the_loss():
     # to the sum and nothing to the count
     assert out["completion_mask"].sum(dim=1).tolist() == [0, 0, 3, 3]
     assert int(out["num_items_in_batch"]) == 6
-    assert trainer.dropped_rows == 2 and trainer._metrics["train"]["dropped_zero_signal_frac"] == [
-        0.5
-    ]
+    assert trainer.signal.tracker.dropped_rows == 2 and trainer._metrics["train"][
+        "dropped_zero_signal_frac"
+    ] == [0.5]
 
 
 def test_without_the_setting_nothing_is_dropped():
@@ -139,3 +139,10 @@ def test_when_every_problem_is_retired_training_uses_them_all_again(caplog):
     tracker.retired = {k: 0 for k in "abcd"}
     assert sorted(sampler(tracker).rows_for(0)) == [0, 1, 2, 3]
     assert "every problem has been retired" in caplog.text
+
+
+def test_a_constant_group_with_rounding_noise_is_still_without_signal():
+    # TRL's (r - mean) / (std + 1e-4) for three equal rewards of 1/3 in fp32
+    r = torch.tensor([1 / 3] * 3 + [0.0, 1.0, 1.0], dtype=torch.float32).view(2, 3)
+    adv = ((r - r.mean(1, keepdim=True)) / (r.std(1, keepdim=True) + 1e-4)).view(-1)
+    assert zero_signal_rows(adv, 3).tolist() == [True] * 3 + [False] * 3

@@ -378,3 +378,40 @@ def test_the_adapter_is_also_at_final_as_the_original_wrote_it(round1, tiny_mode
     assert adapter_chain(final) == [str(final)]
     loaded = load_model(str(tiny_model_dir), [str(final)], dtype="fp32", device="cpu")
     assert loaded.identity["adapters"][0]["sha256"] == adapter_sha256(round1)
+
+
+def test_small_recipe_drops_groups_without_signal(tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(rewards, "judge_reward", lambda completions, **kw: [1.0] * len(completions))
+    out = tmp_path / "small"
+    assert (
+        run(
+            tiny_model_dir,
+            out,
+            "--recipe",
+            "small",
+            "--per_device_train_batch_size",
+            "8",
+            "--max_steps",
+            "1",
+            "--no-mask_truncated_completions",
+        )
+        == 0
+    )
+    rows = [json.loads(x) for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert rows[0]["dropped_zero_signal_frac"] == 1.0
+    meta = json.loads((out / "adapter.meta.json").read_text())
+    assert meta["signal"]["dropped_rows"] == meta["signal"]["rows"] == 8
+    assert "unchanged" in meta["diagnostics"]["warnings"][0]
+
+
+def test_a_second_round_trains_in_bf16(round1, tiny_model_dir, tmp_path, scripted):
+    # the starting adapter is merged into the base even where sampling would keep it unmerged
+    out = tmp_path / "r2bf16"
+    assert run(tiny_model_dir, out, "--base_adapter", str(round1), "--dtype", "bf16") == 0
+    meta = json.loads((out / "adapter.meta.json").read_text())
+    assert meta["numerics"]["dtype"] == "bf16" and meta["model"]["chain"][-1].endswith("(merged)")
+
+
+def test_a_reserve_needs_retirement(tiny_model_dir, tmp_path, capsys):
+    assert run(tiny_model_dir, tmp_path / "o", "--reserve", str(EXAMPLES)) == 2
+    assert "--reserve replaces retired problems" in capsys.readouterr().err

@@ -438,6 +438,12 @@ def load_model(
     return LoadedModel(base, tokenizer, identity)
 
 
+def read_adapter_meta(path: str | Path) -> dict:
+    """The sidecar laimark-train wrote into an adapter folder, or {} for an adapter without one."""
+    meta = Path(path) / ADAPTER_META
+    return json.loads(meta.read_text()) if meta.is_file() else {}
+
+
 def adapter_chain(path: str | Path) -> list[str]:
     """The adapter folders to apply, in order, to use the adapter in `path` (`path` last).
 
@@ -450,11 +456,11 @@ def adapter_chain(path: str | Path) -> list[str]:
     path = Path(path)
     if not (path / "adapter_config.json").is_file():
         raise ModelError(f"{path} is not a PEFT adapter folder (no adapter_config.json)")
-    meta_file = path / ADAPTER_META
-    if not meta_file.is_file():
+    meta = read_adapter_meta(path)
+    if not meta:
         log.info("%s has no %s: a single adapter on the base model", path, ADAPTER_META)
         return [str(path)]
-    earlier = json.loads(meta_file.read_text()).get("chain", [])
+    earlier = meta.get("chain", [])
     for entry in earlier:
         where = Path(entry["path"])
         if not where.is_dir() or adapter_sha256(where) != entry["sha256"]:

@@ -137,13 +137,7 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="LoRA adapter folder; several form a chain (earlier ones merged, in order)",
     )
     g.add_argument("--backend", choices=BACKENDS, default="hf", help="default: %(default)s")
-    g.add_argument(
-        "--dtype",
-        choices=DTYPES,
-        default="auto",
-        help="auto (default): bf16 on GPUs and on CPUs with native bf16, else fp32",
-    )
-    g.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
+    add_dtype_device_args(g)
     g.add_argument(
         "--ollama_host",
         default=None,
@@ -157,6 +151,18 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     )
     add_thinking_arg(g)
     return parser
+
+
+def add_dtype_device_args(group) -> None:
+    """--dtype and --device, the same in every command that loads a model."""
+    group.add_argument(
+        "--dtype",
+        choices=DTYPES,
+        default="auto",
+        help="auto (default): bf16 on GPUs and on CPUs with native bf16, else fp32 "
+        "(docs/training.md, Numerics)",
+    )
+    group.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (default)")
 
 
 def add_thinking_arg(group) -> None:

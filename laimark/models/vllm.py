@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from laimark.core.seeds import item_seed
 from laimark.core.solve import truncate_at_stop
-from laimark.models.loading import ModelError, identity_of, resolve_model
+from laimark.models.loading import ModelError, identity_of, resolve_dtype, resolve_model
 from laimark.models.sampling import chat_template_kwargs, default_seeds
 
 
@@ -29,12 +29,14 @@ class VLLMSampler:
                 "vllm takes one adapter; merge earlier rounds first or use --backend hf"
             )
         resolved = resolve_model(model)
-        dtypes = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32", "auto": "auto"}
+        dtype = resolve_dtype(dtype, "cuda")
+        dtypes = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+        # vLLM applies the LoRA adapter at run time (unmerged), like the hf backend below fp32.
         self.llm = vllm.LLM(
             model=resolved.load_path, dtype=dtypes[dtype], enable_lora=bool(adapter)
         )
         self.lora = vllm.lora.request.LoRARequest("adapter", 1, adapter[0]) if adapter else None
-        self.identity = identity_of(resolved, None, [resolved.name, *adapter])
+        self.identity = identity_of(resolved, None, [resolved.name, *adapter], dtype)
 
     def generate(
         self, prompts, n=1, *, temperature=0.0, top_p=1.0, max_new_tokens=512, stop=(), seeds=None

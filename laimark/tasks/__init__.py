@@ -8,11 +8,14 @@ abduction, ...) is one module plus one `register` call and no stage changes.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from laimark.core.records import ORIGINAL_ITEM_FIELDS, Problem, RecordError
 from laimark.core.solve import SolveFormat
+
+log = logging.getLogger(__name__)
 
 
 class TaskType(Protocol):
@@ -69,6 +72,22 @@ def unjudged_type(problem: Problem) -> str | None:
     return (
         f"field 'problem_type' is {kind!r}, which has no task type (known: {', '.join(_REGISTRY)})"
     )
+
+
+def judge_by_type(sandbox, pairs: Sequence[tuple[Problem, str]], fmt: SolveFormat) -> list:
+    """One verdict per (problem, answer), each judged by its problem's task type, one batch per
+    type; None for a problem whose type has no task type (logged once per type)."""
+    out: list = [None] * len(pairs)
+    for kind in sorted({p.problem_type for p, _ in pairs}):
+        idx = [i for i, (p, _) in enumerate(pairs) if p.problem_type == kind]
+        try:
+            task = task_type(kind)
+        except KeyError as e:
+            log.warning("%s (%d rows): not judged", e.args[0], len(idx))
+            continue
+        for i, v in zip(idx, task.judge(sandbox, [pairs[i] for i in idx], fmt), strict=True):
+            out[i] = v
+    return out
 
 
 def require_judged(path, records: Sequence[tuple[int, Problem]]) -> None:

@@ -27,7 +27,7 @@ from laimark.core.config import check, nested
 from laimark.core.solve import SolveFormat, solve_format_of
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models.loading import DEFAULT_MODEL
-from laimark.tasks import task_type
+from laimark.tasks import judge_by_type, task_type
 
 log = logging.getLogger(__name__)
 
@@ -155,15 +155,16 @@ def heldout_change(
             kl_sum += float(kl.sum())
             tokens += len(tail)
     judged = {
-        label: _judge(sandbox, problems, texts, fmt)
+        label: judge_by_type(sandbox, list(zip(problems, texts, strict=True)), fmt)
         for label, texts in (("base", base), ("trained", trained))
     }
     n = len(problems)
 
-    def rates(vs):
+    def rates(verdicts):
+        reward = [task_type(p.problem_type).reward for p in problems]
         return {
-            "passed": sum(v.passed for v in vs) / n,
-            "test_share": sum(v.fraction for v in vs) / n,
+            "passed": sum(r(v) for r, v in zip(reward, verdicts, strict=True)) / n,
+            "test_share": sum(r(v, True) for r, v in zip(reward, verdicts, strict=True)) / n,
         }
 
     return {
@@ -173,21 +174,16 @@ def heldout_change(
         "answers_changed": sum(a != b for a, b in zip(base, trained, strict=True)) / n,
         "reward_base": rates(judged["base"]),
         "reward_trained": rates(judged["trained"]),
-        "verdicts_changed": sum(
-            a.passed != b.passed for a, b in zip(judged["base"], judged["trained"], strict=True)
+        "verdicts_changed": sum(  # problems that went from fail to pass or back
+            r(a) != r(b)
+            for r, a, b in zip(
+                [task_type(p.problem_type).reward for p in problems],
+                judged["base"],
+                judged["trained"],
+                strict=True,
+            )
         ),
     }
-
-
-def _judge(sandbox, problems, texts, fmt) -> list:
-    """One verdict per answer, each problem judged by its task type (one batch per type)."""
-    out: list = [None] * len(problems)
-    for kind in sorted({p.problem_type for p in problems}):
-        idx = [i for i, p in enumerate(problems) if p.problem_type == kind]
-        verdicts = task_type(kind).judge(sandbox, [(problems[i], texts[i]) for i in idx], fmt)
-        for i, v in zip(idx, verdicts, strict=True):
-            out[i] = v
-    return out
 
 
 def movement_warnings(
@@ -224,16 +220,19 @@ def movement_warnings(
     share = weights.get("visible_share_eval_dtype")
     dtype = weights.get("eval_dtype")
     if share is not None and share < VISIBLE_SHARE:
+        # Evaluation does not merge below fp32 (models.loading), but the adapter's output is
+        # added to activations of this dtype, where an update this small rounds away as well.
         out.append(
             f"{100 * (1 - share):.0f}% of the update's entries are below half the resolution of "
-            f"{dtype}: merged into {dtype} weights they round away; evaluate with --dtype fp32 "
-            f"(adapters stay unmerged below fp32) ({cause})"
+            f"{dtype}, the dtype evaluation uses here: added to {dtype} weights or activations "
+            f"most of it rounds away; evaluate with --dtype fp32 ({cause})"
         )
     bf16 = weights.get("visible_share_bf16")
     if bf16 is not None and bf16 < VISIBLE_SHARE and dtype != "bf16":
         out.append(
             f"{100 * (1 - bf16):.0f}% of the update's entries are below bf16 resolution: "
-            "do not merge this adapter into bf16 weights (e.g. for vLLM or a GGUF export)"
+            "do not merge this adapter into bf16 weights (vLLM, a GGUF export) or evaluate it "
+            "in bf16"
         )
     if (
         kl is None
@@ -247,6 +246,41 @@ def movement_warnings(
     return out
 
 
+def measure(
+    model,
+    tokenizer,
+    heldout: Sequence,
+    fmt: SolveFormat,
+    sandbox,
+    *,
+    eval_dtype: str,
+    max_new_tokens: int,
+    thinking: bool,
+    trained_with: dict,
+) -> dict:
+    """All the diagnostics of a PEFT model: weights, held-out behaviour (if `heldout`), warnings.
+
+    `trained_with` says how the adapter was trained, for the warnings' causes: learning_rate,
+    steps, targets (LoRA target modules) and recipe.
+    """
+    out: dict = {"weights": weight_change(model, eval_dtype), "heldout": None}
+    if heldout:
+        out["heldout"] = heldout_change(
+            model,
+            tokenizer,
+            heldout,
+            fmt,
+            sandbox,
+            max_new_tokens=max_new_tokens,
+            thinking=thinking,
+        )
+        out["heldout"]["origins"] = [o for o, _ in heldout]
+    out["warnings"] = movement_warnings(out, **trained_with)
+    for w in out["warnings"]:
+        log.warning("%s", w)
+    return out
+
+
 # ---------------------------------------------------------------- laimark-diagnose
 @dataclass(frozen=True)
 class DiagnoseConfig:
@@ -255,7 +289,7 @@ class DiagnoseConfig:
     adapter: str = ""
     heldout: str | None = None
     heldout_limit: int = 16
-    model: str = DEFAULT_MODEL
+    model: str | None = None  # default: the model the adapter's sidecar names
     dtype: str = "auto"
     device: str = "auto"
     max_new_tokens: int = 512
@@ -273,22 +307,21 @@ class DiagnoseConfig:
         check(self.heldout_limit >= 1, "--heldout_limit must be at least 1")
 
 
-def training_problems_of(adapter: str) -> list:
-    """The curriculum an adapter was trained on, read from its sidecar (empty if unknown)."""
+def trained_on(meta: dict) -> list:
+    """The self-generated problems an adapter was trained on (its curriculum, and its reserve),
+    from its sidecar; a file no longer here is skipped with a warning."""
     from laimark.core.records import CalibratedProblem, load_records
-    from laimark.models.loading import ADAPTER_META
 
-    meta = Path(adapter) / ADAPTER_META
-    if not meta.is_file():
-        return []
-    source = (json.loads(meta.read_text()).get("data") or {}).get("sources", {}).get("curriculum")
-    path = (source or {}).get("path")
-    if not path or not Path(path).is_file():
-        log.warning(
-            "the curriculum %s of %s is not here: held-out problems not filtered", path, adapter
-        )
-        return []
-    return [(f"{path}:{line}", p) for line, p in load_records(path, CalibratedProblem)]
+    sources = (meta.get("data") or {}).get("sources") or {}
+    paths = [(sources.get("curriculum") or {}).get("path")]
+    paths += [i.get("path") for i in meta.get("inputs") or [] if i.get("role") == "reserve"]
+    out = []
+    for path in filter(None, paths):
+        if not Path(path).is_file():
+            log.warning("%s (trained on) is not here: held-out problems not filtered by it", path)
+            continue
+        out += [(f"{path}:{line}", p) for line, p in load_records(path, CalibratedProblem)]
+    return out
 
 
 def diagnose_adapter(config: DiagnoseConfig) -> int:
@@ -296,63 +329,49 @@ def diagnose_adapter(config: DiagnoseConfig) -> int:
     from laimark.core.cli import EXIT_OK
     from laimark.core.records import write_json_atomic
     from laimark.core.runs import Run
-    from laimark.models.loading import load_model
+    from laimark.models.loading import load_model, read_adapter_meta
     from laimark.training.data import load_problem_file
 
+    meta = read_adapter_meta(config.adapter)
+    train_config = meta.get("config") or meta.get("args") or {}  # "args": laimark 0.1
     heldout = []
     if config.heldout:
-        trained_on = training_problems_of(config.adapter)
-        heldout = load_problem_file(config.heldout, trained_on, "held-out problems")
+        heldout = load_problem_file(config.heldout, trained_on(meta), "held-out problems")
         heldout = heldout[: config.heldout_limit]
     output = Path(config.output or Path(config.adapter) / "diagnostics.json")
     run = Run("laimark-diagnose", output, config, overwrite=True)
     run.add_input(Path(config.adapter) / "adapter_model.safetensors", role="adapter")
     if config.heldout:
         run.add_input(config.heldout, role="heldout")
-    loaded = load_model(config.model, config.adapter, dtype=config.dtype, device=config.device)
+    model = config.model or train_config.get("model") or DEFAULT_MODEL
+    loaded = load_model(model, config.adapter, dtype=config.dtype, device=config.device)
     run.check_model(loaded.identity)
-    dtype = loaded.identity["dtype"]
-    diag: dict = {"weights": weight_change(loaded.model, dtype)}
-    train_meta = _adapter_meta(config.adapter)
-    grpo = train_meta.get("grpo") or {}
+    lora = json.loads((Path(config.adapter) / "adapter_config.json").read_text())
+    targets = train_config.get("lora_target_modules") or lora.get("target_modules") or []
+    trained_with = {
+        "learning_rate": train_config.get("learning_rate") or float("nan"),
+        "steps": (meta.get("counts") or meta.get("summary") or {}).get("steps") or 0,
+        "targets": [targets] if isinstance(targets, str) else sorted(targets),
+        "recipe": train_config.get("recipe", "unknown (trained before recipes)"),
+    }
     with config.sandbox.open() as sandbox:
         run.record(sandbox=sandbox.describe(), solve_format=config.solve.to_dict())
-        diag["heldout"] = (
-            heldout_change(
-                loaded.model,
-                loaded.tokenizer,
-                heldout,
-                config.solve,
-                sandbox,
-                max_new_tokens=config.max_new_tokens,
-                thinking=config.thinking == "on",
-            )
-            if heldout
-            else None
+        diag = measure(
+            loaded.model,
+            loaded.tokenizer,
+            heldout,
+            config.solve,
+            sandbox,
+            eval_dtype=loaded.identity["dtype"],
+            max_new_tokens=config.max_new_tokens,
+            thinking=config.thinking == "on",
+            trained_with=trained_with,
         )
-    if diag["heldout"]:
-        diag["heldout"]["origins"] = [o for o, _ in heldout]
-    lora = json.loads((Path(config.adapter) / "adapter_config.json").read_text())
-    targets = lora.get("target_modules") or []
-    diag["warnings"] = movement_warnings(
-        diag,
-        learning_rate=grpo.get("learning_rate") or float("nan"),
-        steps=(train_meta.get("counts") or {}).get("steps") or 0,
-        targets=[targets] if isinstance(targets, str) else sorted(targets),
-        recipe=(train_meta.get("recipe") or {}).get("name", "unknown"),
-    )
     write_json_atomic(output, diag)
     run.record(counts={"heldout_problems": len(heldout), "warnings": len(diag["warnings"])})
     run.finish()
     print(diagnostics_report(diag))
     return EXIT_OK
-
-
-def _adapter_meta(adapter: str) -> dict:
-    from laimark.models.loading import ADAPTER_META
-
-    meta = Path(adapter) / ADAPTER_META
-    return json.loads(meta.read_text()) if meta.is_file() else {}
 
 
 def diagnostics_report(diag: dict) -> str:

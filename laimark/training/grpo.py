@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from laimark.models.loading import ADAPTER_META, adapter_sha256
+from laimark.models.loading import adapter_sha256, read_adapter_meta
 from laimark.models.sampling import chat_template_kwargs
 from laimark.training.rewards import make_reward
 from laimark.training.signal import (
@@ -34,7 +34,7 @@ LOG_NAME = "train_log.jsonl"
 
 
 # ---------------------------------------------------------------- TRL
-def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
+def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox, *, on_cpu: bool):
     """GRPOConfig, LoRA config, reward and callbacks -> (trainer, SignalTracker).
 
     `cfg` is the stage's typed config, its recipe already applied. The trainer is TRL's
@@ -47,7 +47,6 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
     from peft import LoraConfig
     from trl import GRPOConfig, GRPOTrainer
 
-    on_cpu = loaded.model.device.type == "cpu"
     dtype = loaded.identity.get("dtype")
     use_vllm = not cfg.no_vllm and (
         cfg.use_vllm or (importlib.util.find_spec("vllm") is not None and torch.cuda.is_available())
@@ -110,9 +109,9 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox):
         peft_config=lora,
         callbacks=[train_log_callback(out / LOG_NAME), signal_state_callback(tracker)],
     )
-    trainer.signal = SignalSettings(
-        tracker, drop_zero_signal=cfg.drop_zero_signal, key_column="key" if cfg.retire else ""
-    )
+    # The sampler is laimark's whether or not problems retire: it is seeded per epoch, so a run
+    # resumed in a later epoch draws what the interrupted one would have (TRL's is seeded once).
+    trainer.signal = SignalSettings(tracker, drop_zero_signal=cfg.drop_zero_signal)
     return trainer, tracker
 
 
@@ -206,8 +205,7 @@ def record_outputs(
     config = trainer.args.to_dict()
     inherited = []
     for p in chain:
-        earlier = Path(p) / ADAPTER_META
-        if earlier.is_file() and json.loads(earlier.read_text()).get("contaminated"):
+        if read_adapter_meta(p).get("contaminated"):
             inherited.append(f"base adapter {p} is contaminated")
     why = data_meta["contaminated"] + inherited
     step_seconds = [r["seconds"] for r in rows]
@@ -222,8 +220,8 @@ def record_outputs(
         recipe={"name": cfg.recipe, "overrides": cfg.overrides},
         signal={
             "drop_zero_signal": cfg.drop_zero_signal,
-            "dropped_rows": trainer.dropped_rows,
-            "rows": trainer.seen_rows,
+            "dropped_rows": tracker.dropped_rows,
+            "rows": tracker.seen_rows,
             "retired": sorted(tracker.retired),
             "running_pass_rates": tracker.running_pass_rates(),
         },

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from laimark.core.records import Problem
 from laimark.core.seeds import item_seed
 from laimark.core.solve import SolveFormat
-from laimark.tasks import task_type
+from laimark.tasks import judge_by_type, task_type
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +77,11 @@ def judge_reward(
         Problem(prompt=p, tests=t, entry_point=e, problem_type=k)
         for p, t, e, k in zip(problem_prompt, tests, entry_point, types, strict=True)
     ]
-    out: list[float | None] = [None] * len(completions)
-    for kind in sorted(set(types)):
-        idx = [i for i, k in enumerate(types) if k == kind]
-        try:
-            task = task_type(kind)
-        except KeyError as e:
-            log.warning("%s (%d rows): reward None", e.args[0], len(idx))
-            continue
-        pairs = [(rows[i], completion_text(completions[i])) for i in idx]
-        for i, v in zip(idx, task.judge(sandbox, pairs, fmt), strict=True):
-            out[i] = task.reward(v, fractional)
-    return out
+    pairs = [(row, completion_text(c)) for row, c in zip(rows, completions, strict=True)]
+    return [
+        None if v is None else task_type(row.problem_type).reward(v, fractional)
+        for (row, _), v in zip(pairs, judge_by_type(sandbox, pairs, fmt), strict=True)
+    ]
 
 
 class Reward:

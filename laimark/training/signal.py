@@ -1,8 +1,9 @@
 """Learning-signal management for GRPO, on TRL's extension points (no fork of the trainer).
 
 A group of G completions whose rewards are all equal has zero advantage: it teaches nothing, yet
-with TRL's token-normalised losses (dapo, bnpo, dr_grpo) its tokens still count in the
-denominator and shrink every other group's update. TRL has no dynamic sampling (its issue
+with the losses TRL normalises by the batch's token count (dapo, the default, bnpo, cispo) its
+tokens still count in the denominator and shrink every other group's update. (With grpo, dr_grpo
+and sapo, whose denominators do not depend on the mask, dropping changes nothing at beta 0.) TRL has no dynamic sampling (its issue
 #3708); verl (`filter_groups`), OpenRLHF (`--dynamic_filtering`) and prime-rl drop such groups.
 Three pieces, each usable from anyone's TRL script:
 
@@ -15,13 +16,18 @@ Three pieces, each usable from anyone's TRL script:
   count recomputed, so the loss sees none of them), and draws prompts through
   `CurriculumSampler`, which skips retired problems from the next epoch on and puts problems from
   a calibrated reserve in their place.
-* `SignalStateCallback` saves the tracker's state with every checkpoint and restores it on
-  resume, so that a resumed run retires the same problems at the same epochs.
+* `signal_state_callback(tracker)` saves the tracker's state into every checkpoint; before
+  resuming from one, `tracker.load_state(json.load(open(f"{checkpoint}/{STATE_FILE}")))`, so
+  that a resumed run retires the same problems at the same epochs.
 
-    tracker = SignalTracker(my_reward, group_size=8)
+    tracker = SignalTracker(my_reward, group_size=8, retire_after=16)
     Trainer = signal_trainer_class(GRPOTrainer)
-    trainer = Trainer(..., reward_funcs=tracker, callbacks=[SignalStateCallback(tracker)])
+    trainer = Trainer(..., reward_funcs=tracker, callbacks=[signal_state_callback(tracker)])
     trainer.signal = SignalSettings(tracker, drop_zero_signal=True, key_column="key")
+    trainer.train()
+
+The dataset needs a column naming each problem (`key_column`) for retirement; rows whose
+`reserve` column is True are held back until a problem retires.
 """
 
 from __future__ import annotations
@@ -72,6 +78,7 @@ class SignalTracker:
         self.history: list[dict] = []
         self.outcomes: dict[str, list[int]] = {}  # problem key -> 1/0 per rollout, in order
         self.retired: dict[str, int] = {}  # problem key -> first epoch without it
+        self.dropped_rows = self.seen_rows = 0  # counted by SignalTrainerMixin
 
     def __call__(self, completions, **columns) -> list[float | None]:
         began = time.perf_counter()
@@ -141,12 +148,18 @@ class SignalTracker:
 
     # ------------------------------------------------------------ checkpoint state
     def state(self) -> dict:
-        return {"outcomes": self.outcomes, "retired": self.retired, "history": self.history}
+        return {
+            "outcomes": self.outcomes,
+            "retired": self.retired,
+            "history": self.history,
+            "rows": [self.dropped_rows, self.seen_rows],
+        }
 
     def load_state(self, state: dict) -> None:
         self.outcomes = {k: list(v) for k, v in state.get("outcomes", {}).items()}
         self.retired = {k: int(v) for k, v in state.get("retired", {}).items()}
         self.history = list(state.get("history", []))
+        self.dropped_rows, self.seen_rows = state.get("rows", [0, 0])
 
 
 def _std(values: Sequence[float]) -> float:
@@ -156,14 +169,20 @@ def _std(values: Sequence[float]) -> float:
     return (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5
 
 
-def zero_signal_rows(advantages, group_size: int):
-    """A bool tensor: rows of `advantages` that belong to a group whose advantages are all zero.
+# TRL computes (r - mean) / (std + 1e-4) in fp32: for equal rewards that are not exact binary
+# fractions (k/3, k/5 ...) the mean may be one ulp off, giving advantages near 1e-4 rather than 0.
+# A group with signal has advantages far above this (at least the smallest reward difference).
+ZERO_ADVANTAGE = 1e-3
 
-    A group's advantages are all zero exactly when its rewards are all equal (TRL subtracts the
-    group mean). When the rows do not split into whole groups (a group spread over several
-    processes), each row stands alone: a zero advantage adds nothing to the policy gradient.
+
+def zero_signal_rows(advantages, group_size: int):
+    """A bool tensor: rows of `advantages` that belong to a group whose advantages are all zero
+    (within `ZERO_ADVANTAGE`), i.e. whose rewards were all equal.
+
+    When the rows do not split into whole groups (a group spread over several processes), each
+    row stands alone: a zero advantage adds nothing to the policy gradient.
     """
-    zero = advantages == 0
+    zero = advantages.abs() <= ZERO_ADVANTAGE
     if zero.numel() == 0 or zero.numel() % group_size:
         return zero
     whole = zero.view(-1, group_size).all(dim=1, keepdim=True)
@@ -189,8 +208,6 @@ class SignalTrainerMixin:
     """
 
     signal: SignalSettings | None = None
-    dropped_rows: int = 0
-    seen_rows: int = 0
 
     def _generate_and_score_completions(self, inputs):
         training = self.model.training  # TRL reads the mode the same way, before generating
@@ -199,8 +216,8 @@ class SignalTrainerMixin:
         if settings is None or not settings.drop_zero_signal or not training:
             return output
         drop = zero_signal_rows(output["advantages"], self.num_generations)
-        self.seen_rows += drop.numel()
-        self.dropped_rows += int(drop.sum())
+        settings.tracker.seen_rows += drop.numel()
+        settings.tracker.dropped_rows += int(drop.sum())
         keep = (~drop).unsqueeze(1).to(output["completion_mask"].dtype)
         mask = output["completion_mask"] = output["completion_mask"] * keep
         if output.get("tool_mask") is not None:
@@ -316,18 +333,11 @@ class CurriculumSampler:
 
 
 def signal_state_callback(tracker: SignalTracker):
-    """A TrainerCallback that writes the tracker's state into each checkpoint folder and reads
-    it back when training resumes from one."""
+    """A TrainerCallback that writes the tracker's state into each checkpoint folder (read back
+    with `tracker.load_state` before resuming from that checkpoint)."""
     from transformers import TrainerCallback
 
     class SignalStateCallback(TrainerCallback):
-        def on_train_begin(self, args, state, control, **kwargs):
-            if state.global_step == 0:
-                return
-            saved = Path(args.output_dir) / f"checkpoint-{state.global_step}" / STATE_FILE
-            if saved.is_file():
-                tracker.load_state(json.loads(saved.read_text()))
-
         def on_save(self, args, state, control, **kwargs):
             folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if folder.is_dir():

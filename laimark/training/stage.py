@@ -7,6 +7,7 @@ trains with TRL's GRPOTrainer and records the adapter's sidecar `<output_dir>/ad
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from laimark.models.loading import (
     adapter_chain,
     adapter_sha256,
     load_model,
+    pick_device,
     resolve_dtype,
 )
 from laimark.training.data import (
@@ -37,6 +39,7 @@ from laimark.training.diagnostics import diagnostics_report
 from laimark.training.grpo import adapter_dtypes, grpo_setup, record_outputs
 from laimark.training.recipes import DEFAULT_RECIPE, RECIPES, recipe_values
 from laimark.training.rewards import REWARD_MODES
+from laimark.training.signal import STATE_FILE
 
 log = logging.getLogger(__name__)
 
@@ -109,11 +112,22 @@ class TrainConfig:
             object.__setattr__(self, "overrides", changed)
         check(self.reward in REWARD_MODES, f"--reward must be one of {', '.join(REWARD_MODES)}")
         check(
-            not (self.retire and int(os.environ.get("WORLD_SIZE", "1")) > 1),
+            not (self.retire and world_size() > 1),
             "--retire decides from the rewards one process sees, so several processes would "
             "draw different problems: pass --no-retire under accelerate launch",
         )
         check(self.heldout_limit >= 1, "--heldout_limit must be at least 1")
+        check(0 <= self.warmup_ratio < 1, "--warmup_ratio is a share of the steps: 0 <= r < 1")
+        check(self.partial_bonus >= 0, "--partial_bonus must be >= 0")
+        targets = self.lora_target_modules
+        check(
+            "all-linear" not in targets or targets == ["all-linear"],
+            "--lora_target_modules all-linear stands alone (it already names every linear layer)",
+        )
+        check(
+            not (self.reserve and not self.retire),
+            "--reserve replaces retired problems: it needs --retire (the small recipe's default)",
+        )
         g = self.num_generations
         check(
             g >= 2, "--num_generations must be at least 2 (GRPO compares completions of a prompt)"
@@ -218,10 +232,16 @@ def train(config: TrainConfig) -> int:
         return EXIT_FAILED
 
 
+def world_size() -> int:
+    """Processes training together (`accelerate launch` sets WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
 def prompts_per_step(config: TrainConfig) -> int:
     """Distinct prompts one optimiser step draws (over every process)."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    per_step = config.per_device_train_batch_size * config.gradient_accumulation_steps * world
+    per_step = (
+        config.per_device_train_batch_size * config.gradient_accumulation_steps * world_size()
+    )
     return max(1, per_step // config.num_generations)
 
 
@@ -232,8 +252,25 @@ def _train(
 
     set_seed(config.seed)  # before the LoRA weights are initialised
     start_hashes = {p: adapter_sha256(p) for p in chain}
-    device = "cpu" if int(os.environ.get("WORLD_SIZE", "1")) > 1 else config.device
-    loaded = load_model(config.model, chain or None, dtype=config.dtype, device=device, merge=True)
+    # Under accelerate the model is loaded on the CPU and placed by accelerate: the dtype and the
+    # mixed-precision flags follow the device it will train on, not the CPU.
+    target = pick_device(config.device)
+    device = target if world_size() == 1 else "cpu"
+    loaded = load_model(
+        config.model, chain or None, dtype=resolve_dtype(config.dtype, target), device=device
+    )
+    if chain:
+        # The starting adapter (and its chain) becomes part of the base: TRL trains a new
+        # adapter on a plain model. Below fp32 the merge rounds: said once, recorded in numerics.
+        loaded.model = loaded.model.merge_and_unload()
+        loaded.identity["chain"][-1] += " (merged)"
+        if loaded.identity["dtype"] != "fp32":
+            log.warning(
+                "--base_adapter is merged into %s weights: the part of its update below %s "
+                "resolution is lost (--dtype fp32 keeps it)",
+                loaded.identity["dtype"],
+                loaded.identity["dtype"],
+            )
     run.check_model(loaded.identity)
     dataset = build_dataset(
         problems, config.solve, min_rows=prompts_per_step(config), reserve=reserve
@@ -241,11 +278,12 @@ def _train(
     with config.sandbox.open() as sandbox:
         run.record(sandbox=sandbox.describe(), solve_format=config.solve.to_dict())
         run.write()  # only now: a run that failed to load its model leaves the folder empty
-        trainer, tracker = grpo_setup(config, out, loaded, dataset, sandbox)
+        trainer, tracker = grpo_setup(config, out, loaded, dataset, sandbox, on_cpu=target == "cpu")
         numerics = {
             "dtype": loaded.identity.get("dtype"),
             "adapter_dtype": adapter_dtypes(trainer.model),
-            "eval_dtype": resolve_dtype("auto", str(loaded.model.device)),
+            "eval_dtype": resolve_dtype("auto", target),
+            "device": target,
         }
         log.info(
             "weights in %s, adapter in %s; evaluation by default in %s",
@@ -261,6 +299,10 @@ def _train(
             # so scripts can always pass --resume.
             log.warning("--resume: no checkpoint in %s yet: training starts at step 0", out)
             resume = None
+        if resume is not None:
+            restore_signal_state(
+                tracker, checkpoints(out)[-1] if resume is True else resume, config
+            )
         result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model(str(out))
         diagnostics = diagnose(config, trainer, loaded.tokenizer, heldout, sandbox, numerics)
@@ -278,32 +320,46 @@ def _train(
     return EXIT_OK
 
 
+def restore_signal_state(tracker, checkpoint, config: TrainConfig) -> None:
+    """The learning-signal tracker's state as the checkpoint saved it (retirements included)."""
+    saved = Path(checkpoint) / STATE_FILE
+    if saved.is_file():
+        tracker.load_state(json.loads(saved.read_text()))
+    elif config.retire:
+        log.warning(
+            "%s has no %s: retirements before it are forgotten, so the resumed run may draw "
+            "other problems than the interrupted one would have",
+            checkpoint,
+            STATE_FILE,
+        )
+
+
 def diagnose(config: TrainConfig, trainer, tokenizer, heldout, sandbox, numerics) -> dict:
-    """`training.diagnostics` on the trained model: weights, held-out behaviour, warnings."""
-    from laimark.training.diagnostics import heldout_change, movement_warnings, weight_change
+    """`training.diagnostics.measure` on the trained model. A failure here is logged and
+    recorded, never fatal: the adapter is trained and saved by then."""
+    from laimark.training.diagnostics import measure
 
     log.info("diagnostics: did the policy move?")
-    out: dict = {"weights": weight_change(trainer.model, numerics["eval_dtype"])}
-    if heldout:
-        out["heldout"] = heldout_change(
+    if heldout and world_size() > 1:
+        log.info("held-out diagnostics run in one process: use laimark-diagnose afterwards")
+        heldout = []
+    try:
+        return measure(
             trainer.model,
             tokenizer,
             heldout,
             config.solve,
             sandbox,
+            eval_dtype=numerics["eval_dtype"],
             max_new_tokens=config.max_completion_length,
             thinking=config.thinking == "on",
+            trained_with={
+                "learning_rate": config.learning_rate,
+                "steps": trainer.state.global_step,
+                "targets": config.lora_target_modules,
+                "recipe": config.recipe,
+            },
         )
-        out["heldout"]["origins"] = [o for o, _ in heldout]
-    else:
-        out["heldout"] = None
-    out["warnings"] = movement_warnings(
-        out,
-        learning_rate=config.learning_rate,
-        steps=trainer.state.global_step,
-        targets=config.lora_target_modules,
-        recipe=config.recipe,
-    )
-    for w in out["warnings"]:
-        log.warning("%s", w)
-    return out
+    except Exception as e:  # noqa: BLE001  (any failure: the training result stands)
+        log.exception("the diagnostics failed; the adapter is saved (laimark-diagnose retries)")
+        return {"error": f"{type(e).__name__}: {e}", "weights": {}, "heldout": None, "warnings": []}

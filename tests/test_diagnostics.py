@@ -279,3 +279,12 @@ def test_diagnose_command_writes_its_report(tiny_model_dir, tmp_path, capsys):
     assert json.loads(Path(f"{out}.meta.json").read_text())["status"] == "complete"
     assert diagnose_adapter.main(["--adapter", str(tmp_path)]) == 2
     assert "not a PEFT adapter folder" in capsys.readouterr().err
+
+
+def test_bench_train_help_works():
+    import subprocess
+    import sys
+
+    script = str(Path(__file__).resolve().parents[1] / "scripts" / "bench_train.py")
+    out = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "--dtypes" in out.stdout

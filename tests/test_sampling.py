@@ -310,7 +310,7 @@ def test_model_flags_defaults_and_adapter_chain():
     assert (args.model, args.backend, args.dtype, args.adapter) == (
         "qwen2.5-coder-0.5b-instruct",
         "hf",
-        "bf16",
+        "auto",
         None,
     )
     args = parser.parse_args(["--adapter", "r1", "r2", "--adapter", "r3", "--batch_size", "4"])

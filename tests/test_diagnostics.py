@@ -288,3 +288,21 @@ def test_bench_train_help_works():
     script = str(Path(__file__).resolve().parents[1] / "scripts" / "bench_train.py")
     out = subprocess.run([sys.executable, script, "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--dtypes" in out.stdout
+
+
+def test_diagnose_reads_how_a_laimark_01_adapter_was_trained(tiny_model_dir, tmp_path):
+    adapter = make_adapter(tiny_model_dir, tmp_path / "old", 1e-7)
+    (adapter / "adapter.meta.json").write_text(
+        json.dumps(
+            {
+                "args": {"learning_rate": 5e-6, "lora_target_modules": ["q_proj", "v_proj"]},
+                "summary": {"steps": 22},
+                "chain": [],
+            }
+        )
+    )
+    out = tmp_path / "d.json"
+    argv = ["--adapter", str(adapter), "--model", str(tiny_model_dir), "--output", str(out)]
+    assert diagnose_adapter.main(argv) == 0
+    text = " ".join(json.loads(out.read_text())["warnings"])
+    assert "5e-06 x 22" in text and "q_proj, v_proj only" in text

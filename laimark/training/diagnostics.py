@@ -159,9 +159,9 @@ def heldout_change(
         for label, texts in (("base", base), ("trained", trained))
     }
     n = len(problems)
+    reward = [task_type(p.problem_type).reward for p in problems]
 
     def rates(verdicts):
-        reward = [task_type(p.problem_type).reward for p in problems]
         return {
             "passed": sum(r(v) for r, v in zip(reward, verdicts, strict=True)) / n,
             "test_share": sum(r(v, True) for r, v in zip(reward, verdicts, strict=True)) / n,
@@ -175,13 +175,7 @@ def heldout_change(
         "reward_base": rates(judged["base"]),
         "reward_trained": rates(judged["trained"]),
         "verdicts_changed": sum(  # problems that went from fail to pass or back
-            r(a) != r(b)
-            for r, a, b in zip(
-                [task_type(p.problem_type).reward for p in problems],
-                judged["base"],
-                judged["trained"],
-                strict=True,
-            )
+            r(a) != r(b) for r, a, b in zip(reward, judged["base"], judged["trained"], strict=True)
         ),
     }
 

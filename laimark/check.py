@@ -1,9 +1,11 @@
 """laimark-check: is a curriculum JSONL file fit to train on?
 
 For a file a person edited by hand (or any stage output), checks every record: the schema; the
-reference solution passes its own tests in the sandbox, twice with the same results; the tests
-are not vacuous (no trivial stub passes them all, at least --min_tests asserts, each calling the
-entry point); no clock or randomness in tests or solution; no duplicates; no HumanEval overlap.
+reference solution passes its own tests in the sandbox, with the same results under two
+PYTHONHASHSEED values; the tests are adequate (no trivial stub passes --max_stub_share of them,
+they fail at least --min_mutant_kill of the reference's mutants, at least --min_tests asserts, each
+calling the entry point); no clock or randomness in tests or solution; no duplicates; no HumanEval
+overlap. --json adds each problem's measured stub share and mutant kills.
 
     laimark-check data/calibrated_selfgen.jsonl
     laimark-check my_curriculum.jsonl --json > report.jsonl
@@ -21,7 +23,7 @@ if __package__ in (None, ""):  # `python laimark/check.py` without installing
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from laimark.core.cli import add_sandbox_args, run_stage, setup_logging
-from laimark.curriculum.checks import JACCARD_THRESHOLD
+from laimark.curriculum.checks import JACCARD_THRESHOLD, add_adequacy_args
 from laimark.curriculum.stages import CheckConfig, check_file
 
 
@@ -47,6 +49,7 @@ def parse_args(argv):
     )
     p.add_argument("--no_humaneval", action="store_true", help="skip the HumanEval overlap check")
     p.add_argument("--verbose", action="store_true")
+    add_adequacy_args(p)
     add_sandbox_args(p)
     return p.parse_args(argv)
 

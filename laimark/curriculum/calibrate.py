@@ -14,6 +14,7 @@ looks problems up there and samples nothing twice.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -22,10 +23,15 @@ from laimark.core.config import arg, check, nested
 from laimark.core.records import CalibratedProblem, JsonlAppender, Problem
 from laimark.core.seeds import item_seed
 from laimark.core.solve import SolveFormat, solve_format_of
-from laimark.curriculum.checks import Deduper, humaneval_overlap
+from laimark.curriculum.checks import Deduper
+from laimark.curriculum.decontam import humaneval_overlap
 from laimark.tasks import task_type
 
 log = logging.getLogger(__name__)
+
+SCHEDULES = ("sequential", "fixed")
+WINDOW_RULES = ("posterior", "point")
+CREDIBLE_MASS = 0.9  # of the interval recorded with each pass rate
 
 
 def add_window_args(parser, prefix: str = "") -> None:
@@ -39,6 +45,29 @@ def add_window_args(parser, prefix: str = "") -> None:
         type=int,
         default=8,
         help="completions per problem (default 8)",
+    )
+    g.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="sequential",
+        help="sequential (default): half of --n_samples first, stop at none or all passed, else "
+        "the rest; fixed: all --n_samples for every problem (the paper's K=8)",
+    )
+    g.add_argument(
+        "--window_rule",
+        choices=WINDOW_RULES,
+        default="posterior",
+        help="posterior (default): keep a problem if its pass rate is more likely inside [lo, hi] "
+        "than outside (Beta(1+passed, 1+failed)); point: keep if passed/samples is inside (the "
+        "paper's rule)",
+    )
+    g.add_argument(
+        "--heldout_share",
+        type=float,
+        default=0.15,
+        help="share of in-window problems set aside (by a stable hash of each problem) in "
+        "<output>.heldout.jsonl for training diagnostics and lr selection, never trained on "
+        "(default %(default)s; 0 for none)",
     )
     g.add_argument("--lo", type=float, default=0.2, help="lowest pass rate kept (default 0.2)")
     g.add_argument("--hi", type=float, default=0.8, help="highest pass rate kept (default 0.8)")
@@ -73,6 +102,9 @@ class CalibrationConfig:
     solve format, which must be the one training and evaluation use."""
 
     n_samples: int = 8
+    schedule: str = "sequential"
+    window_rule: str = "posterior"
+    heldout_share: float = 0.15
     lo: float = 0.2
     hi: float = 0.8
     temperature: float = arg("calib_temperature", default=0.7)
@@ -82,6 +114,12 @@ class CalibrationConfig:
 
     def __post_init__(self) -> None:
         check(self.n_samples >= 1, "--n_samples must be >= 1")
+        check(self.schedule in SCHEDULES, f"--schedule must be one of {', '.join(SCHEDULES)}")
+        check(
+            self.window_rule in WINDOW_RULES,
+            f"--window_rule must be one of {', '.join(WINDOW_RULES)}",
+        )
+        check(0 <= self.heldout_share < 1, "--heldout_share must be in [0, 1)")
         check(
             0 <= self.lo <= self.hi <= 1,
             f"need 0 <= --lo <= --hi <= 1, got lo={self.lo} hi={self.hi}",
@@ -98,21 +136,72 @@ def in_window(pass_rate: float, lo: float, hi: float) -> bool:
     return lo <= pass_rate <= hi
 
 
+# ---------------------------------------------------------------- the pass rate's uncertainty
+# With a uniform prior, after s passes in n samples the pass rate is Beta(1+s, 1+n-s). For integer
+# parameters its CDF is a binomial tail: P(p <= x) = P(Binomial(n+1, x) >= s+1).
+def beta_cdf(x: float, passed: int, samples: int) -> float:
+    """P(pass rate <= x) after `passed` of `samples`, uniform prior."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    m = samples + 1
+    return sum(math.comb(m, j) * x**j * (1 - x) ** (m - j) for j in range(passed + 1, m + 1))
+
+
+def credible_interval(passed: int, samples: int, mass: float = CREDIBLE_MASS) -> list[float]:
+    """The equal-tailed interval holding `mass` of the posterior, by bisection."""
+
+    def quantile(q: float) -> float:
+        lo, hi = 0.0, 1.0
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if beta_cdf(mid, passed, samples) < q else (lo, mid)
+        return round((lo + hi) / 2, 4)
+
+    tail = (1 - mass) / 2
+    return [quantile(tail), quantile(1 - tail)]
+
+
+def window_probability(passed: int, samples: int, lo: float, hi: float) -> float:
+    """P(lo <= pass rate <= hi) after `passed` of `samples`."""
+    return beta_cdf(hi, passed, samples) - beta_cdf(lo, passed, samples)
+
+
+def decide(m: dict, config: CalibrationConfig) -> bool:
+    """Is a measured problem in the learnability window, by the config's rule?"""
+    if config.window_rule == "point":
+        return in_window(m["pass_rate"], config.lo, config.hi)
+    return window_probability(m["n_passed"], m["samples"], config.lo, config.hi) > 0.5
+
+
 # ---------------------------------------------------------------- measuring
 def measure(problem: Problem, sampler, sandbox, config: CalibrationConfig, seed: int) -> dict:
     """Sample and judge one problem; returns the measurement written to the side file."""
     start, task = time.perf_counter(), task_type(problem.problem_type)
     tokens = getattr(sampler, "tokens_generated", None)
-    completions = sampler.generate(
-        [task.prompt(problem, config.solve)],
-        n=config.n_samples,
-        temperature=config.temperature,
-        top_p=config.top_p,
-        max_new_tokens=config.max_new_tokens,
-        stop=config.solve.stop,
-        seeds=[item_seed(seed, "calibrate", problem.key())],
-    )[0]
-    verdicts = task.judge(sandbox, [(problem, c) for c in completions], config.solve)
+    base = item_seed(seed, "calibrate", problem.key())
+    # Sequential: the first half, and the rest only if it was neither all failures nor all
+    # passes (a 0/4 or 4/4 problem is outside any useful window with high probability).
+    # Stage 1 draws the same samples as the first half of a fixed run.
+    first = max(1, config.n_samples // 2) if config.schedule == "sequential" else config.n_samples
+    stages = [(first, base), (config.n_samples - first, item_seed(base, "stage", 2))]
+    completions, verdicts = [], []
+    for n, stage_seed in stages:
+        n_passed = sum(v.passed for v in verdicts)
+        if n == 0 or (verdicts and n_passed in (0, len(verdicts))):
+            break
+        more = sampler.generate(
+            [task.prompt(problem, config.solve)],
+            n=n,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            max_new_tokens=config.max_new_tokens,
+            stop=config.solve.stop,
+            seeds=[stage_seed],
+        )[0]
+        completions += more
+        verdicts += task.judge(sandbox, [(problem, c) for c in more], config.solve)
     n_passed = sum(v.passed for v in verdicts)
     return {
         "key": problem.key(),
@@ -120,6 +209,7 @@ def measure(problem: Problem, sampler, sandbox, config: CalibrationConfig, seed:
         "samples": len(verdicts),
         "n_passed": n_passed,
         "pass_rate": n_passed / len(verdicts),
+        "interval": credible_interval(n_passed, len(verdicts)),
         "reasons": [v.reason for v in verdicts],
         "fractions": [round(v.fraction, 4) for v in verdicts],
         "completions": completions,
@@ -163,7 +253,7 @@ def calibrated(
         pass_rate=m["pass_rate"],
         samples=m["samples"],
         n_passed=m["n_passed"],
-        learnability_zone=in_window(m["pass_rate"], config.lo, config.hi),
+        learnability_zone=decide(m, config),
     )
     d["calibration"] = {
         "model": identity["name"],
@@ -171,10 +261,35 @@ def calibrated(
         "adapters": [a.get("sha256") for a in identity.get("adapters", [])],
         "seed": seed,
         "temperature": config.temperature,
+        "schedule": config.schedule,
+        "window_rule": config.window_rule,
+        "window": [config.lo, config.hi],
+        "interval": m.get("interval") or credible_interval(m["n_passed"], m["samples"]),
+        "interval_mass": CREDIBLE_MASS,
         "chat": config.solve.chat,
         "prompt_version": config.solve.version,
     }
     return CalibratedProblem.from_dict(d)
+
+
+# ---------------------------------------------------------------- the held-out split
+def is_heldout(problem: Problem, share: float) -> bool:
+    """Whether a problem belongs to the held-out split: a stable hash of its key, so the same
+    problem lands on the same side in every run, whatever else the curriculum holds."""
+    return item_seed(0, "heldout", problem.key()) < share * 2**63
+
+
+def heldout_path(output) -> str:
+    """Where a curriculum's held-out split goes: `x.jsonl` -> `x.heldout.jsonl`."""
+    text = str(output)
+    return (text[: -len(".jsonl")] if text.endswith(".jsonl") else text) + ".heldout.jsonl"
+
+
+def split_heldout(records: list, share: float) -> tuple[list, list]:
+    """(to train on, held out): in-window records whose hash falls in `share` are held out."""
+    held = [r for r in records if r.learnability_zone and is_heldout(r, share)]
+    ids = {id(r) for r in held}
+    return [r for r in records if id(r) not in ids], held
 
 
 # ---------------------------------------------------------------- input filters and report
@@ -185,7 +300,7 @@ def prefilter(
     deduper, kept, dropped = Deduper(jaccard_threshold), [], []
     for line, p in problems:
         why = deduper.seen(p)
-        overlap = humaneval_overlap(p.prompt, p.entry_point)
+        overlap = humaneval_overlap(p)
         if why:
             dropped.append(
                 {"line": line, "entry_point": p.entry_point, "reason": "duplicate", "note": why}
@@ -206,18 +321,22 @@ def prefilter(
     return kept, dropped
 
 
-def window_counts(measurements: list[dict], lo: float, hi: float) -> dict:
+def window_counts(measurements: list[dict], config: CalibrationConfig) -> dict:
     """How many problems fell below, inside and above the window, and the per-k histogram."""
     rates = [m["pass_rate"] for m in measurements]
+    kept = [decide(m, config) for m in measurements]
     return {
         "measured": len(rates),
-        "in_window": sum(in_window(r, lo, hi) for r in rates),
-        "too_hard": sum(r < lo for r in rates),
-        "too_easy": sum(r > hi for r in rates),
+        "in_window": sum(kept),
+        "too_hard": sum(not k and r < (config.lo + config.hi) / 2 for k, r in zip(kept, rates)),
+        "too_easy": sum(not k and r >= (config.lo + config.hi) / 2 for k, r in zip(kept, rates)),
+        "samples_drawn": sum(m["samples"] for m in measurements),
         "mean_pass_rate": round(sum(rates) / len(rates), 4) if rates else None,
         "work_seconds": round(sum(m.get("seconds", 0) for m in measurements), 2),
         "tokens_generated": sum(m.get("tokens") or 0 for m in measurements),
-        "n_passed_histogram": dict(sorted(Counter(m["n_passed"] for m in measurements).items())),
+        "n_passed_histogram": dict(
+            sorted(Counter(f"{m['n_passed']}/{m['samples']}" for m in measurements).items())
+        ),
         "sample_reasons": dict(
             Counter(r for m in measurements for r in m.get("reasons", [])).most_common()
         ),
@@ -232,7 +351,8 @@ def plot_histogram(measurements: list[dict], lo: float, hi: float, path, title: 
     import matplotlib.pyplot as plt
 
     samples = max((m["samples"] for m in measurements), default=1)
-    counts = Counter(m["n_passed"] for m in measurements)
+    # On the grid of the largest sample count: a sequential 0/4 or 4/4 lands on 0 or 1.
+    counts = Counter(round(m["pass_rate"] * samples) for m in measurements)
     xs = [k / samples for k in range(samples + 1)]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.axvspan(lo, hi, color="tab:green", alpha=0.15, label=f"kept window [{lo:g}, {hi:g}]")

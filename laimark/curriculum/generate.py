@@ -24,15 +24,25 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from laimark.core.config import check
+from laimark.core.config import check, nested
 from laimark.core.records import JsonlAppender, Problem
 from laimark.core.seeds import item_seed
-from laimark.curriculum.checks import JACCARD_THRESHOLD, Deduper, check_problems
-from laimark.curriculum.parse import ParseError, parse_reply
+from laimark.curriculum.checks import (
+    JACCARD_THRESHOLD,
+    Adequacy,
+    Deduper,
+    add_adequacy_args,
+    check_problems,
+)
+from laimark.curriculum.label import label_replies
+from laimark.curriculum.parse import ParseError, parse_labelled_reply, parse_reply
 from laimark.curriculum.prompts import (
     GENERATE_PROMPT_VERSION,
+    LABELLED_PROMPT_VERSION,
     generate_prompt,
+    harder_labelled_prompt,
     harder_prompt,
+    labelled_prompt,
 )
 
 log = logging.getLogger(__name__)
@@ -47,17 +57,26 @@ DEFAULT_TOPICS = tuple(
     "sequences; combinatorics; text statistics".split("; ")
 )
 DIFFICULTIES = ("easy", "medium", "hard")
+# How a problem's tests are made: "labelled", the model writes inputs and running its reference
+# gives the expected outputs; "asserts", the model writes the asserts, expected values included
+# (the original LAIMARK's protocol).
+MODES = ("labelled", "asserts")
+PROMPT_VERSIONS = {"labelled": LABELLED_PROMPT_VERSION, "asserts": GENERATE_PROMPT_VERSION}
+MIN_INPUTS = 10  # test inputs asked for in the labelled mode
 STAGES = ("parse", "verify", "unique", "clean")  # where a rejected attempt stopped
 FUNNEL = ("generated", "parsed", "verified", "unique", "clean")
 # Curriculum check codes that mean "the problem is not verified" (the rest have their own stage).
 VERIFY_CODES = (
     "no_solution",
+    "no_examples",
+    "example_mismatch",
     "solution_fails",
     "nondeterministic",
     "nondeterministic_api",
     "vacuous",
     "few_tests",
     "test_without_call",
+    "weak_tests",
 )
 
 
@@ -72,9 +91,14 @@ class Attempt:
     difficulty: str
     parent: str | None = None  # key of the problem a variant derives from
 
-    def messages(self, min_tests: int, parents: dict[str, Problem]) -> list[dict]:
-        if self.kind == "variant":
-            parent = parents[self.parent]
+    def messages(self, min_tests: int, parents: dict[str, Problem], mode: str) -> list[dict]:
+        parent = parents.get(self.parent) if self.kind == "variant" else None
+        if mode == "labelled":
+            inputs = max(MIN_INPUTS, min_tests)
+            if parent is not None:
+                return harder_labelled_prompt(parent.solution, inputs)
+            return labelled_prompt(self.topic, self.difficulty, inputs)
+        if parent is not None:
             return harder_prompt(parent.solution, parent.tests, max(5, min_tests))
         return generate_prompt(self.topic, self.difficulty, max(5, min_tests))
 
@@ -105,6 +129,7 @@ class Screener:
     def screen(self, attempts: list[Attempt], replies: list[str], sandbox) -> list[dict]:
         """Judge one round's replies in attempt order; returns one result dict per attempt."""
         results = [self._parse(a, reply) for a, reply in zip(attempts, replies, strict=True)]
+        self._label(results, sandbox)
         todo = [(i, r["problem"]) for i, r in enumerate(results) if r["problem"] is not None]
         if todo:
             findings = check_problems(
@@ -112,6 +137,7 @@ class Screener:
                 sandbox,
                 min_tests=self.config.min_tests,
                 jaccard_threshold=self.config.jaccard_threshold,
+                adequacy=self.config.adequacy,
             )
             for (i, _), finding in zip(todo, findings):
                 # check_problems' own dedup runs within this round, failing problems included;
@@ -119,6 +145,7 @@ class Screener:
                 keep = [k for k, c in enumerate(finding.codes) if c != "duplicate"]
                 results[i]["codes"] = [finding.codes[k] for k in keep]
                 results[i]["notes"] = [finding.notes[k] for k in keep]
+                results[i]["problem"].extra["adequacy"] = finding.adequacy
         for r in results:
             if r["problem"] is not None:
                 self._decide(r)
@@ -137,7 +164,11 @@ class Screener:
             "key": None,
         }
         try:
-            parsed = parse_reply(reply)
+            if self.config.mode == "labelled":
+                labelled = parse_labelled_reply(reply)
+                parsed = labelled.problem
+            else:
+                labelled, parsed = None, parse_reply(reply)
         except ParseError as e:
             return {**r, "stage": "parse", "reason": e.code, "codes": [e.code], "notes": [str(e)]}
         generation = {
@@ -145,6 +176,7 @@ class Screener:
             "seed": attempt.seed,
             "attempt": attempt.attempt,
             "prompt_version": self.config.prompt_version,
+            "mode": self.config.mode,
         }
         problem = dataclasses.replace(
             parsed,
@@ -154,7 +186,25 @@ class Screener:
             seed_id=attempt.parent,
             extra={"generation": generation},
         )
+        if labelled is not None:  # its tests come from execution, in `_label`
+            labelled.problem = problem
+            return {**r, "labelled": labelled}
         return {**r, "problem": problem, "key": problem.key()}
+
+    def _label(self, results: list[dict], sandbox) -> None:
+        """Give the labelled mode's parsed replies their tests, or their rejection."""
+        todo = [r for r in results if "labelled" in r]
+        if not todo:
+            return
+        outcomes = label_replies([r["labelled"] for r in todo], sandbox, self.config.min_tests)
+        for r, out in zip(todo, outcomes):
+            del r["labelled"]
+            if out.problem is None:
+                r.update(stage="verify", reason=out.code, codes=[out.code], notes=[out.note])
+                r["labelling"] = out.stats
+                continue
+            out.problem.extra["generation"]["labelling"] = out.stats
+            r.update(problem=out.problem, key=out.problem.key())
 
     def _decide(self, r: dict) -> None:
         problem = r["problem"]
@@ -295,7 +345,7 @@ class GenerationRun:
         c, plan = self.config, self.plan()
         start, tokens = time.perf_counter(), getattr(sampler, "tokens_generated", None)
         replies = sampler.generate(
-            [a.messages(c.min_tests, self.parents) for a in plan],
+            [a.messages(c.min_tests, self.parents, c.mode) for a in plan],
             n=1,
             temperature=c.temperature,
             top_p=c.top_p,
@@ -338,6 +388,12 @@ class GenerationRun:
             "tokens_generated": self.tokens,
         }
 
+    def status(self) -> dict:
+        """The progress bar's status line: attempts, accepted, the commonest rejections."""
+        sc = self.screener
+        top = ", ".join(f"{k} {v}" for k, v in sc.reasons.most_common(3))
+        return {"attempts": self.attempts, "accepted": len(sc.accepted), "rejected": top or "-"}
+
     def close(self) -> None:
         self.journal.close()
 
@@ -348,6 +404,14 @@ def add_generation_args(parser, budget_flag: str = "--max_new_tokens") -> None:
     spells the budget `--gen_max_new_tokens`: its `--max_new_tokens` is calibration's, as in the
     original's generate_and_calibrate_hf.py)."""
     g = parser.add_argument_group("generation")
+    g.add_argument(
+        "--mode",
+        choices=MODES,
+        default="labelled",
+        help="labelled (default): the model writes the function and test inputs, running its "
+        "reference gives the expected outputs; asserts: the model writes the asserts, expected "
+        "values included (the original LAIMARK's protocol)",
+    )
     g.add_argument(
         "--topics",
         nargs="+",
@@ -394,6 +458,8 @@ def add_generation_args(parser, budget_flag: str = "--max_new_tokens") -> None:
 def add_filter_args(parser, min_tests: bool = True) -> None:
     """Curriculum filter flags; calibration, which does not re-verify, takes only the dedup and
     HumanEval ones for its input."""
+    if min_tests:
+        add_adequacy_args(parser)
     g = parser.add_argument_group("filters")
     if min_tests:
         g.add_argument(
@@ -420,6 +486,7 @@ def add_filter_args(parser, min_tests: bool = True) -> None:
 class GenerationConfig:
     """How problems are asked for and screened: the flags of `add_generation_args`."""
 
+    mode: str = "labelled"
     topics: list[str] = field(default_factory=lambda: list(DEFAULT_TOPICS))
     difficulty: list[str] = field(default_factory=lambda: list(DIFFICULTIES))
     temperature: float = 0.9
@@ -430,9 +497,10 @@ class GenerationConfig:
     jaccard_threshold: float = JACCARD_THRESHOLD
     keep_humaneval_overlap: bool = False
     exclude_names: str | None = None
-    prompt_version: str = GENERATE_PROMPT_VERSION
+    adequacy: Adequacy = nested(Adequacy)
 
     def __post_init__(self) -> None:
+        check(self.mode in MODES, f"--mode must be one of {', '.join(MODES)}")
         check(bool(self.topics and self.difficulty), "--topics and --difficulty need a value each")
         check(
             self.temperature >= 0 and 0 < self.top_p <= 1,
@@ -448,6 +516,10 @@ class GenerationConfig:
             self.exclude_names is None or Path(self.exclude_names).is_file(),
             f"--exclude_names {self.exclude_names}: no such file",
         )
+
+    @property
+    def prompt_version(self) -> str:
+        return PROMPT_VERSIONS[self.mode]
 
     def excluded(self) -> list[str]:
         """The names of --exclude_names, one per line (blank lines and # comments skipped)."""

@@ -229,18 +229,157 @@ def parse_reply(text: str) -> Problem:
     parts = _sort(segments)
     entry = _entry_point(parts)
     prompt = _prompt(entry, parts)
-    source = parts.functions[entry][1]
     tests = "\n".join(_rename_candidate(t, entry) for t in parts.tests)
-    helpers = [src for name, (_, src) in parts.functions.items() if name != entry]
-    solution = (
-        "\n\n\n".join(
-            ["\n".join(parts.imports + parts.constants)] * bool(parts.imports or parts.constants)
-            + helpers
-            + [source]
-        )
-        + "\n"
+    return Problem(
+        prompt=prompt, tests=tests + "\n", solution=_solution(parts, entry), entry_point=entry
     )
-    return Problem(prompt=prompt, tests=tests + "\n", solution=solution, entry_point=entry)
+
+
+def _solution(parts: _Parts, entry: str) -> str:
+    """Imports and constants, helper functions, then the entry point's full definition."""
+    helpers = [src for name, (_, src) in parts.functions.items() if name != entry]
+    head = ["\n".join(parts.imports + parts.constants)] * bool(parts.imports or parts.constants)
+    return "\n\n\n".join(head + helpers + [parts.functions[entry][1]]) + "\n"
+
+
+# ---------------------------------------------------------------- execution-labelled replies
+_INPUT_NAME = re.compile(r"(?i)^(test_)?(inputs?|cases|test_cases|examples)$")
+_EXAMPLE = re.compile(r"^\s*>>>\s?(.*)$")
+
+
+@dataclass
+class LabelledReply:
+    """A reply of the labelled mode: the problem without tests, the calls to label (source text
+    of `entry(args)`, deduplicated, in reply order) and the docstring's examples
+    (call source, expected result as written)."""
+
+    problem: Problem
+    calls: list[str]
+    examples: list[tuple[str, str]]
+
+
+def parse_labelled_reply(text: str) -> LabelledReply:
+    """Parse a labelled-mode reply: a documented function and a list of argument tuples.
+
+    Inputs are taken from a `test_inputs = [...]` list (any of inputs, cases, test_cases...) and
+    from any call of the function elsewhere in the reply (asserts, prints); expected values the
+    model wrote are ignored: execution gives them.
+
+    Raises:
+        ParseError: no_code, no_function, no_docstring, no_solution, or no_inputs.
+    """
+    segments = code_segments(text)
+    if not segments:
+        raise ParseError("no_code", "no Python code found in the reply")
+    parts = _sort(segments)
+    lists = _input_lists(parts)
+    parts.constants = [c for c in parts.constants if c not in {src for src, _ in lists}]
+    entry = _labelled_entry(parts, lists)
+    prompt = _prompt(entry, parts)
+    node = parts.functions[entry][0]
+    arity = _arity(node)
+    calls = [_call(entry, args, arity) for _, values in lists for args in values]
+    calls += [ast.unparse(c) for c in _calls_of(entry, parts.test_nodes + _other_calls(parts))]
+    examples = doc_examples(ast.get_docstring(node) or "", entry)
+    calls = list(dict.fromkeys(c for c in calls if c))
+    if not calls:
+        raise ParseError("no_inputs", f"the reply gives no test inputs for {entry}()")
+    problem = Problem(prompt=prompt, tests="", solution=_solution(parts, entry), entry_point=entry)
+    return LabelledReply(problem, calls, examples)
+
+
+def _input_lists(parts: _Parts) -> list[tuple[str, list[ast.expr]]]:
+    """(source, elements) of every top-level `name = [...]` whose name says it holds inputs."""
+    found = []
+    for src in parts.constants + parts.tests:
+        try:
+            node = ast.parse(src).body[0]
+        except (SyntaxError, IndexError):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        if any(_INPUT_NAME.match(n) for n in names) and isinstance(
+            node.value, (ast.List, ast.Tuple)
+        ):
+            found.append((src, list(node.value.elts)))
+    return found
+
+
+def _labelled_entry(parts: _Parts, lists) -> str:
+    """The documented function with a body; if several, the one the reply calls most."""
+    documented = [n for n in parts.documented if _has_body(parts.functions[n][0])]
+    if not documented:
+        if not parts.functions:
+            raise ParseError("no_function", "the reply defines no function")
+        name = next(iter(parts.functions))
+        raise ParseError("no_docstring", f"{name}() has no docstring to state the task")
+    calls = _called_names(parts.test_nodes + _other_calls(parts))
+    return max(documented, key=lambda n: (calls[n], documented.index(n)))
+
+
+def _other_calls(parts: _Parts) -> list[ast.AST]:
+    """Top-level statements besides asserts that may call the function (prints, bare calls)."""
+    nodes = []
+    for src in parts.tests + parts.constants:
+        try:
+            nodes.extend(ast.parse(src).body)
+        except SyntaxError:
+            continue
+    return [n for n in nodes if not isinstance(n, ast.Assert)]
+
+
+def _calls_of(entry: str, nodes: list[ast.AST]) -> list[ast.Call]:
+    return [
+        n
+        for node in nodes
+        for n in ast.walk(node)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == entry
+    ]
+
+
+def _arity(node) -> tuple[int, int]:
+    """(fewest, most) positional arguments the function takes; most is None with *args."""
+    args = node.args
+    positional = len(args.posonlyargs) + len(args.args)
+    most = None if args.vararg else positional
+    return positional - len(args.defaults), most
+
+
+def _call(entry: str, element: ast.expr, arity: tuple[int, int | None]) -> str | None:
+    """`entry(...)` for one element of an input list: a tuple of the right length is the
+    arguments; anything else is the one argument of a one-argument function."""
+    fewest, most = arity
+    if isinstance(element, ast.Tuple) and fewest <= len(element.elts) and (
+        most is None or len(element.elts) <= most
+    ):
+        args = element.elts
+    elif fewest <= 1 and (most is None or most >= 1):
+        args = [element]
+    else:
+        return None
+    return ast.unparse(ast.Call(ast.Name(entry, ast.Load()), list(args), []))
+
+
+def doc_examples(doc: str, entry: str) -> list[tuple[str, str]]:
+    """The `>>> entry(...)` examples of a docstring with the result written under each."""
+    lines, out = doc.splitlines(), []
+    for i, line in enumerate(lines):
+        match = _EXAMPLE.match(line)
+        if not match or not re.search(rf"\b{re.escape(entry)}\s*\(", match.group(1)):
+            continue
+        expected = []
+        for nxt in lines[i + 1 :]:
+            if not nxt.strip() or _EXAMPLE.match(nxt):
+                break
+            expected.append(nxt.strip())
+        if expected:
+            call = match.group(1).strip()
+            try:  # the form the input list's calls have, so that the two deduplicate
+                call = ast.unparse(ast.parse(call, mode="eval").body)
+            except SyntaxError:
+                pass
+            out.append((call, " ".join(expected)))
+    return out
 
 
 def _rename_candidate(test: str, entry_point: str) -> str:

@@ -14,6 +14,11 @@ from __future__ import annotations
 # so v2 describes the format in words only (same yield as an example given as an earlier chat
 # turn, and more varied problems).
 GENERATE_PROMPT_VERSION = "generate-v2"
+# The execution-labelled mode (`--mode labelled`): the model writes the function and test *inputs*
+# only; the expected outputs come from running its reference in the sandbox (the executor is the
+# truth, as in Absolute Zero and CodeT). 82% of generate-v2's parsed replies died because the
+# 0.5B model guessed its own expected outputs wrong.
+LABELLED_PROMPT_VERSION = "labelled-v1"
 
 GENERATE_SYSTEM = (
     "You are an expert Python programmer who writes programming exercises with exact tests."
@@ -43,6 +48,54 @@ HARDER_INSTRUCTION = (
     "with >>>), then at least {min_tests} tests, one `assert` per line, with exact expected values."
     " The function must be deterministic and use only the standard library."
 )
+
+
+LABELLED_INSTRUCTION = (
+    "Write a new, original Python programming problem.\n"
+    "Topic: {topic}. Difficulty: {difficulty}.\n\n"
+    "Reply with exactly two ```python code blocks:\n"
+    "1. The reference solution: one function with a descriptive name, type hints and a docstring "
+    "that states the task precisely, including edge cases, and shows two examples as `>>>` lines, "
+    "each followed by its result. Put any imports above the function.\n"
+    "2. A list named `test_inputs` with at least {min_inputs} test inputs, one per line: each is a "
+    "tuple of the arguments of one call, in order (write `(x,)` for one argument). Cover typical "
+    "cases and edge cases (empty, single item, duplicates, negative or large values). Inputs "
+    "only: do not write the expected outputs.\n\n"
+    "The function must be deterministic (no randomness, clock, files, network or input()), use "
+    "only the standard library, and take and return plain built-in values (numbers, strings, "
+    "lists, tuples, dicts, sets, booleans, None)."
+)
+
+HARDER_LABELLED_INSTRUCTION = (
+    "Here is a Python function that solves a programming problem:\n\n"
+    "```python\n{solution}```\n\n"
+    "Write a new, harder problem derived from it: add a requirement, a constraint or a twist so "
+    "that it needs more careful reasoning. Give the new function a different name.\n\n"
+    "Reply with exactly two ```python code blocks and nothing else: the reference solution (one "
+    "function with type hints and a docstring that states the task precisely and shows two "
+    "examples as `>>>` lines with their results), then a list named `test_inputs` of at least "
+    "{min_inputs} argument tuples, one per line, including edge cases, without expected outputs."
+    " The function must be deterministic and use only the standard library."
+)
+
+
+def labelled_prompt(
+    topic: str, difficulty: str, min_inputs: int = 10, system_prompt: str | None = GENERATE_SYSTEM
+) -> list[dict]:
+    """Chat messages asking for one new problem as a reference solution and test inputs."""
+    user = LABELLED_INSTRUCTION.format(topic=topic, difficulty=difficulty, min_inputs=min_inputs)
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return messages + [{"role": "user", "content": user}]
+
+
+def harder_labelled_prompt(
+    solution: str, min_inputs: int = 10, system_prompt: str | None = GENERATE_SYSTEM
+) -> list[dict]:
+    """Chat messages asking for a harder variant of a verified problem, in the labelled mode."""
+    text = solution if solution.endswith("\n") else solution + "\n"
+    user = HARDER_LABELLED_INSTRUCTION.format(solution=text, min_inputs=min_inputs)
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return messages + [{"role": "user", "content": user}]
 
 
 def generate_prompt(

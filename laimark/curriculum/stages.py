@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from laimark.core.cli import EXIT_FAILED, EXIT_OK, printable
 from laimark.core.config import check, nested
+from laimark.core.progress import Heartbeat, Throughput
 from laimark.core.records import (
     ORIGINAL_ITEM_FIELDS,
     CalibratedProblem,
@@ -31,12 +32,16 @@ from laimark.curriculum.calibrate import (
     CalibrationConfig,
     MeasuredStore,
     calibrated,
-    in_window,
+    decide,
+    heldout_path,
+    is_heldout,
     plot_histogram,
     prefilter,
+    split_heldout,
     window_counts,
 )
-from laimark.curriculum.checks import JACCARD_THRESHOLD, check_problems
+from laimark.curriculum.checks import JACCARD_THRESHOLD, Adequacy, check_problems
+from laimark.curriculum.decontam import Evidence, decontaminate, write_report
 from laimark.curriculum.generate import GenerationConfig, GenerationRun
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models import sampling
@@ -56,6 +61,7 @@ class CheckConfig:
     min_tests: int = 3
     jaccard_threshold: float = JACCARD_THRESHOLD
     no_humaneval: bool = False
+    adequacy: Adequacy = nested(Adequacy)
     sandbox: SandboxConfig = nested(SandboxConfig)
 
 
@@ -72,6 +78,7 @@ def check_file(config: CheckConfig) -> int:
             jaccard_threshold=config.jaccard_threshold,
             humaneval=not config.no_humaneval,
             progress=not config.json,
+            adequacy=config.adequacy,
         )
     for f in findings:
         if config.json:
@@ -80,6 +87,11 @@ def check_file(config: CheckConfig) -> int:
             # Notes quote the sandbox's verdicts, so they hold text the model wrote.
             print(printable(f"{config.path}:{f.line}: {f.entry_point}: " + "; ".join(f.notes)))
     bad = sum(not f.ok for f in findings)
+    report = None
+    if not config.no_humaneval:
+        report = write_report(
+            config.path, records, [Evidence(**_evidence_fields(f.decontam)) for f in findings]
+        )
     if config.json:
         for line, r in skipped:
             print(
@@ -95,7 +107,18 @@ def check_file(config: CheckConfig) -> int:
             f"(sandbox: {sandbox.level})"
             + (f"; {len(skipped)} deduction/abduction records not checked" if skipped else "")
         )
+        if report:
+            print(f"decontamination report: {report}")
     return EXIT_FAILED if bad else EXIT_OK
+
+
+def _evidence_fields(d: dict) -> dict:
+    return {k: d[k] for k in ("nearest", "measures", "flagged", "reasons") if k in d}
+
+
+def decontamination_report(path, problems: list, sandbox) -> str:
+    """Write `<path>.decontam.json` for the problems a stage wrote to `path`; returns its path."""
+    return write_report(path, list(enumerate(problems, 1)), decontaminate(problems, sandbox))
 
 
 # ---------------------------------------------------------------- generate
@@ -148,11 +171,13 @@ def generate(config: GenerateConfig) -> int:
             "resumed: %d rounds, %d attempts, %d accepted", gen.rounds, gen.attempts, len(accepted)
         )
     max_attempts = config.max_attempts or 10 * count
+    speed = Throughput(sampler)
     with (
         config.sandbox.open() as sandbox,
         tqdm(
             total=count, desc="accepted", unit="problem", initial=min(len(accepted), count)
         ) as bar,
+        Heartbeat(bar, lambda: {**gen.status(), "tok/s": speed.rate()}),
     ):
         run.record(sandbox=sandbox.describe())
         run.write()
@@ -161,15 +186,16 @@ def generate(config: GenerateConfig) -> int:
             gen.commit(gen.run_round(sampler, sandbox))
             write_jsonl_atomic(config.output, accepted[:count])
             bar.update(min(len(accepted), count) - min(before, count))
-            bar.set_postfix(attempts=gen.attempts)
             log.debug("round %d: %s", gen.rounds, dict(gen.screener.reasons))
+        kept = accepted[:count]
+        report = decontamination_report(config.output, kept, sandbox)
     gen.close()
-    kept = accepted[:count]
     write_jsonl_atomic(config.output, kept)
     summary = gen.summary()
     work = sum(summary["seconds"].values())
     run.record(
         journal=str(journal),
+        decontamination=report,
         funnel=summary.pop("funnel"),
         counts={
             **summary,
@@ -238,12 +264,13 @@ def calibrate(config: CalibrateConfig) -> int:
     records = load_records(config.input, Problem)
     require_judged(config.input, records)
     measured_path = Path(config.measured or config.output + ".measured.jsonl")
+    held_path = heldout_path(config.output)
     run = Run(
         "laimark-calibrate",
         config.output,
         config,
         resume=config.resume,
-        side=[measured_path],
+        side=[measured_path, held_path],
         free=CalibrateConfig.RESUME_FREE,
     )
     run.add_input(config.input)
@@ -255,22 +282,37 @@ def calibrate(config: CalibrateConfig) -> int:
     run.check_model(sampler.identity)
     identity = dict(sampler.identity)
     store = MeasuredStore(measured_path, run.resumed, window, config.seed)
-    with config.sandbox.open() as sandbox:
+    speed, measurements = Throughput(sampler), []
+
+    def status() -> dict:
+        c = window_counts(measurements, window)
+        return {k: c[k] for k in ("in_window", "too_hard", "too_easy")} | {"tok/s": speed.rate()}
+
+    with (
+        config.sandbox.open() as sandbox,
+        tqdm(kept, desc="calibrating", unit="problem") as bar,
+        Heartbeat(bar, status),
+    ):
         run.record(sandbox=sandbox.describe(), solve_format=window.solve.to_dict())
         run.write()
-        measurements = [
-            store.measure(p, sampler, sandbox)
-            for _, p in tqdm(kept, desc="calibrating", unit="problem")
+        for _, p in bar:
+            measurements.append(store.measure(p, sampler, sandbox))
+        out = [
+            calibrated(p, m, window, identity, config.seed) for (_, p), m in zip(kept, measurements)
         ]
+        out = [r for r in out if config.keep_all or r.learnability_zone]
+        out, held = split_heldout(out, window.heldout_share)
+        write_jsonl_atomic(config.output, out)
+        write_jsonl_atomic(held_path, held)
+        report = decontamination_report(config.output, out, sandbox)
+        decontamination_report(held_path, held, sandbox)
     store.close()
-    out = [calibrated(p, m, window, identity, config.seed) for (_, p), m in zip(kept, measurements)]
-    out = [r for r in out if config.keep_all or r.learnability_zone]
-    write_jsonl_atomic(config.output, out)
-    counts = window_counts(measurements, window.lo, window.hi)
+    counts = window_counts(measurements, window)
     plot = config.plot or config.output + ".hist.png"
     title = f"{counts['in_window']} of {counts['measured']} problems in the window"
     plot_histogram(measurements, window.lo, window.hi, plot, title)
     counts.update(
+        heldout=len(held),
         input=len(records),
         dropped_duplicate=sum(d["reason"] == "duplicate" for d in dropped),
         dropped_humaneval_overlap=sum(d["reason"] == "humaneval_overlap" for d in dropped),
@@ -279,13 +321,16 @@ def calibrate(config: CalibrateConfig) -> int:
     run.record(
         counts=counts,
         measured=str(measured_path),
+        heldout=held_path,
+        decontamination=report,
         plot=plot,
         dropped=dropped,
         funnel=_funnel(config.input, counts),
     )
     run.finish()
     log.info(
-        "%d of %d measured problems in [%g, %g] (too hard %d, too easy %d); wrote %d to %s",
+        "%d of %d measured problems in [%g, %g] (too hard %d, too easy %d); wrote %d to %s "
+        "and %d held-out ones to %s",
         counts["in_window"],
         counts["measured"],
         window.lo,
@@ -294,6 +339,8 @@ def calibrate(config: CalibrateConfig) -> int:
         counts["too_easy"],
         len(out),
         config.output,
+        len(held),
+        held_path,
     )
     return EXIT_OK if counts["in_window"] else EXIT_FAILED
 
@@ -339,6 +386,7 @@ class _Kept:
     def __init__(self, config: PipelineConfig, gen: GenerationRun, store: MeasuredStore, identity):
         self.config, self.gen, self.store, self.identity = config, gen, store, identity
         self.kept: list[CalibratedProblem] = []
+        self.held: list[CalibratedProblem] = []
         self.measured: list[dict] = []
 
     def absorb(self, results: list[dict]) -> None:
@@ -349,23 +397,31 @@ class _Kept:
                 continue
             self.measured.append(self.store.get(m["key"]) or m)  # the full one, if the file has it
             record = calibrated(r["problem"], m, c.window, self.identity, c.seed)
-            if c.keep_all or record.learnability_zone:
+            if record.learnability_zone and is_heldout(record, c.window.heldout_share):
+                self.held.append(record)
+            elif c.keep_all or record.learnability_zone:
                 self.kept.append(record)
             if c.harder_variants and m["pass_rate"] >= c.window.lo:
                 self.gen.request_variant(r["problem"])
 
     def in_window(self) -> int:
+        """In-window problems to train on (the held-out ones do not count towards the target)."""
         return sum(bool(k.learnability_zone) for k in self.kept)
+
+    def write(self, output: str, held_path: str) -> None:
+        write_jsonl_atomic(output, self.kept)
+        write_jsonl_atomic(held_path, self.held)
 
 
 def generate_and_calibrate(config: PipelineConfig) -> int:
     journal, measured = (Path(config.output + s) for s in (".journal.jsonl", ".measured.jsonl"))
+    held_path = heldout_path(config.output)
     run = Run(
         "generate_and_calibrate_hf",
         config.output,
         config,
         resume=config.resume,
-        side=[journal, measured],
+        side=[journal, measured, held_path],
         free=PipelineConfig.RESUME_FREE,
     )
     sampler = sampling.sampler_for(config.model)
@@ -378,11 +434,17 @@ def generate_and_calibrate(config: PipelineConfig) -> int:
     state = _Kept(config, gen, store, identity)
     gen.replay(state.absorb)
     max_attempts = config.max_attempts or 20 * target
+    speed = Throughput(sampler)
+
+    def status() -> dict:
+        return {**gen.status(), "measured": len(state.measured), "tok/s": speed.rate()}
+
     with (
         config.sandbox.open() as sandbox,
         tqdm(
             total=target, desc="in window", unit="problem", initial=min(state.in_window(), target)
         ) as bar,
+        Heartbeat(bar, status),
     ):
         run.record(sandbox=sandbox.describe(), solve_format=window.solve.to_dict())
         run.write()
@@ -395,16 +457,17 @@ def generate_and_calibrate(config: PipelineConfig) -> int:
                     r["calibration"] = {
                         k: m[k] for k in ("key", "samples", "n_passed", "pass_rate")
                     }
-                    found += in_window(m["pass_rate"], window.lo, window.hi)
+                    found += decide(m, window) and not is_heldout(r["problem"], window.heldout_share)
             gen.commit(results, {"calibrate": time.perf_counter() - begin})
             state.absorb(results)
-            write_jsonl_atomic(config.output, state.kept)
+            state.write(config.output, held_path)
             bar.update(min(found, target) - bar.n)
-            bar.set_postfix(attempts=gen.attempts)
+        state.write(config.output, held_path)
+        report = decontamination_report(config.output, state.kept, sandbox)
+        decontamination_report(held_path, state.held, sandbox)
     gen.close()
     store.close()
-    write_jsonl_atomic(config.output, state.kept)
-    counts = window_counts(state.measured, window.lo, window.hi)
+    counts = window_counts(state.measured, window)
     plot = config.output + ".hist.png"
     title = f"{counts['in_window']} of {counts['measured']} problems in the window"
     plot_histogram(state.measured, window.lo, window.hi, plot, title)
@@ -420,10 +483,13 @@ def generate_and_calibrate(config: PipelineConfig) -> int:
         plot=plot,
         journal=str(journal),
         measured=str(measured),
+        heldout=held_path,
+        decontamination=report,
         counts={
             **counts,
             **summary,
             "written": len(state.kept),
+            "heldout": len(state.held),
             "complete": counts["in_window"] >= target,
             "in_window_per_hour": round(counts["in_window"] / work * 3600, 2) if work else None,
         },

@@ -23,6 +23,7 @@ MAX_FRAME = 64 << 20
 MAX_DEPTH = 200
 MAX_ITEMS = 1 << 20  # an iterator longer than this is not data
 MAX_DETAIL = 500
+CAPTURE_NAME = "__laimark_value__"  # where a labelling job's test leaves its result
 MAX_IDENTIFIER = 64
 BIG_INT = 1 << 63  # larger ints travel as hex: JSON's decimal digits are capped at 4300
 
@@ -375,7 +376,8 @@ def _report_problem(report, n_tests, seen):
         return None if is_failure(report[keys.pop()]) else "a report's reason is not a failure"
     i = report.get("i")
     if (
-        not keys <= {"i", "ok", "reason"}
+        not keys <= {"i", "ok", "reason", "value"}
+        or ("value" in keys and report.get("ok") is not True)
         or type(i) is not int
         or type(report.get("ok")) is not bool
     ):

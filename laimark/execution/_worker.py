@@ -36,6 +36,7 @@ import time
 
 if __name__ != "__main__":  # imported on the host (tests); in the sandbox the wire code comes first
     from laimark.execution._wire import (
+        CAPTURE_NAME,
         WireError,
         bounded,
         decode,
@@ -56,6 +57,7 @@ SIGINT, SIGKILL, SIGCONT, SIGXCPU, SIGXFSZ = 2, 9, 18, 24, 25
 # the zygote's short-lived intermediate child, candidate.
 RUN_PROCESSES = 5
 MAX_REPORT = 64 << 10
+MAX_VALUE = 16 << 10  # a labelled output bigger than this is not a test's expected value
 KILL_SECONDS = 5.0
 PRISTINE_BUILTINS = dict(vars(builtins))  # builtins as they are before any run, for the tests
 # Exceptions the judge re-raises as themselves; StopIteration is not one: raised inside a test's
@@ -312,10 +314,19 @@ def judge_main(job, link, report):
         return
     # After the setup, so that a stub of the entry point in the prompt cannot shadow the candidate.
     ns[job["entry_point"]] = make_proxy(link, job["entry_point"])
+    capture = job.get("capture") is True
     for i, unit in enumerate(job["tests"]):
         try:
             exec(compiled(unit, f"<test {i}>"), ns)
-            report({"i": i, "ok": True})
+            if capture:
+                # Labelling: the unit stored the entry point's result; it goes back re-encoded
+                # from the judge's own copy (standard types only), bounded like any report.
+                value = encode(ns.pop(CAPTURE_NAME, None))
+                if len(pack(value)) > MAX_VALUE:
+                    raise ValueError("the value is too large to label a test with")
+                report({"i": i, "ok": True, "value": value})
+            else:
+                report({"i": i, "ok": True})
         except SyntaxError as e:
             report({"i": i, "ok": False, "reason": "test_syntax_error", "detail": describe(e)})
         except BaseException as e:  # noqa: BLE001

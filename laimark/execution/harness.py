@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import dropwhile
 
-from laimark.execution._wire import result_problem
+from laimark.execution._wire import CAPTURE_NAME, WireError, decode, result_problem
 
 MODES = ("auto", "body", "function")
 
@@ -59,6 +59,7 @@ class Verdict:
     output: str = ""
     output_truncated: bool = False
     duration: float = 0.0
+    values: list = field(default_factory=list)  # per test, its result (capture jobs only)
 
     @property
     def fraction(self) -> float:
@@ -279,6 +280,24 @@ def build_job(problem, completion: str, mode: str = "auto") -> dict:
     }
 
 
+def label_job(problem, solution: str, calls: Sequence[str]) -> dict:
+    """A job that runs `solution` on each call expression (`f(1, [2])`) and sends back its result:
+    how execution-labelled tests get their expected values (`Verdict.values`)."""
+    return {
+        "solution": solution,
+        "setup": preamble(problem.prompt, problem.entry_point),
+        "tests": [f"{CAPTURE_NAME} = {call}" for call in calls],
+        "entry_point": problem.entry_point,
+        "capture": True,
+    }
+
+
+def label_many(sandbox, jobs: Sequence[dict]) -> list[Verdict]:
+    """Run `label_job`s in parallel; `Verdict.tests[i]` says whether call i returned, and
+    `Verdict.values[i]` what it returned."""
+    return list(sandbox.map(to_verdict, jobs))
+
+
 # ---------------------------------------------------------------- verdicts
 def to_verdict(job: dict, raw: dict) -> Verdict:
     """Turn the worker's raw result (one report per test) into a Verdict."""
@@ -287,6 +306,7 @@ def to_verdict(job: dict, raw: dict) -> Verdict:
     if problem:  # never an exception: the run that sent it fails, the stage goes on
         return Verdict(False, n, 0, "protocol_error", problem, ["protocol_error"] * n)
     results: list[str | None] = [None] * n
+    values: list = [None] * n
     detail, reason_all, done = "", None, False
     for msg in raw["reports"]:
         if msg.get("done"):
@@ -297,6 +317,11 @@ def to_verdict(job: dict, raw: dict) -> Verdict:
         elif "i" in msg:
             results[msg["i"]] = "passed" if msg["ok"] else msg["reason"]
             detail = detail or msg.get("detail", "")
+            if "value" in msg:
+                try:
+                    values[msg["i"]] = decode(msg["value"])
+                except WireError:
+                    results[msg["i"]] = "protocol_error"
     missing = reason_all or _why_unfinished(raw)
     tests = [r or missing for r in results]
     n_passed = tests.count("passed")
@@ -316,6 +341,7 @@ def to_verdict(job: dict, raw: dict) -> Verdict:
         raw.get("output", ""),
         raw.get("output_truncated", False),
         raw.get("duration", 0.0),
+        values if job.get("capture") else [],
     )
 
 

@@ -164,7 +164,11 @@ def _interpreter_prefix(python: Path) -> Path:
 
 
 def bwrap_command(
-    python: Path, scratch_root: str, limits: Limits, seccomp_fd: int | None = None
+    python: Path,
+    scratch_root: str,
+    limits: Limits,
+    seccomp_fd: int | None = None,
+    hash_seed: int = 0,
 ) -> list[str]:
     """The bubblewrap invocation: nothing but /usr, the interpreter and a private /tmp."""
     flags = bwrap_flags()
@@ -173,7 +177,7 @@ def bwrap_command(
         cmd.append("--disable-userns")
     cmd += ["--as-pid-1", "--die-with-parent", "--new-session"]
     cmd += ["--clearenv", "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", scratch_root]
-    cmd += ["--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", "0"]
+    cmd += ["--setenv", "LANG", "C.UTF-8", "--setenv", "PYTHONHASHSEED", str(hash_seed)]
     cmd += ["--ro-bind", "/usr", "/usr"]
     for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
         if os.path.islink(top):
@@ -210,8 +214,8 @@ def _seccomp_pipe() -> int | None:
 class _Worker:
     """One fork-server process and the frame protocol to it."""
 
-    def __init__(self, level: str, limits: Limits):
-        self.level, self.limits = level, limits
+    def __init__(self, level: str, limits: Limits, hash_seed: int = 0):
+        self.level, self.limits, self.hash_seed = level, limits, hash_seed
         self.proc: subprocess.Popen | None = None
         self._host_tmp: str | None = None
         self.start()
@@ -225,13 +229,14 @@ class _Worker:
         if self.level == "bwrap":
             scratch_root = "/tmp"
             seccomp_fd = _seccomp_pipe()
-            cmd = bwrap_command(python, scratch_root, self.limits, seccomp_fd)
+            cmd = bwrap_command(python, scratch_root, self.limits, seccomp_fd, self.hash_seed)
             env = SANDBOX_ENV
         else:
             self._host_tmp = tempfile.mkdtemp(prefix="laimark-sandbox-")
             scratch_root = self._host_tmp
             cmd = []
-            env = {"PATH": "/usr/bin:/bin", "HOME": scratch_root, "PYTHONHASHSEED": "0"}
+            env = {"PATH": "/usr/bin:/bin", "HOME": scratch_root}
+            env["PYTHONHASHSEED"] = str(self.hash_seed)
         namespace = "pid-namespace" if self.level == "bwrap" else "host"
         user = {"user": NOBODY, "group": NOBODY, "extra_groups": []} if drop else {}
         try:
@@ -336,12 +341,19 @@ class Sandbox:
             "bwrap" (refuse to run without it) or "process".
         workers: parallel programs; defaults to the number of CPU cores.
         limits: per-program limits.
+        hash_seed: the workers' PYTHONHASHSEED (0: string hashing, and so the order of sets of
+            strings, is the same in every run).
     """
 
     def __init__(
-        self, level: str = "auto", workers: int | None = None, limits: Limits | None = None
+        self,
+        level: str = "auto",
+        workers: int | None = None,
+        limits: Limits | None = None,
+        hash_seed: int = 0,
     ):
-        self.level = resolve_level(level)
+        self.level, self.hash_seed, self._workers = resolve_level(level), hash_seed, workers
+        self._siblings: dict[int, Sandbox] = {}
         if self.level == "process":
             logger.warning(PROCESS_LEVEL_WARNING)
         self.limits = limits or Limits()
@@ -354,7 +366,7 @@ class Sandbox:
                 self._hardening.get("seccomp_missing_because") or "old bubblewrap",
             )
         n = workers or len(os.sched_getaffinity(0))
-        self._free: list[_Worker] = [_Worker(self.level, self.limits) for _ in range(n)]
+        self._free: list[_Worker] = [_Worker(self.level, self.limits, hash_seed) for _ in range(n)]
         self._lock = threading.Condition()
         self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="sandbox")
 
@@ -384,7 +396,21 @@ class Sandbox:
         """Run jobs in parallel across the workers; yields `fn(job, raw_result)` in input order."""
         return self._pool.map(lambda job: fn(job, self.run(job)), jobs)
 
+    def sibling(self, hash_seed: int) -> Sandbox:
+        """A sandbox like this one but for its PYTHONHASHSEED, opened on first use and closed with
+        this one: the curriculum checks run a reference under two hash seeds to catch outputs that
+        depend on the order of a set or dict of strings."""
+        if hash_seed == self.hash_seed:
+            return self
+        if hash_seed not in self._siblings:
+            level = "process" if self.level == "process" else "bwrap"  # warned once already
+            self._siblings[hash_seed] = Sandbox(level, self._workers, self.limits, hash_seed)
+        return self._siblings[hash_seed]
+
     def close(self) -> None:
+        for sibling in self._siblings.values():
+            sibling.close()
+        self._siblings.clear()
         self._pool.shutdown(wait=True)
         for worker in self._free:
             worker.stop()

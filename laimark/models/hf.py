@@ -17,9 +17,16 @@ class HFSampler:
         self.batch_size = max(1, batch_size)
         self.template_kwargs = chat_template_kwargs(thinking)
         self.tokens_generated = 0  # real (non-padding) new tokens so far, for throughput logs
+        self._in_flight = 0  # tokens of the batch being generated (rows x steps so far)
         self.tokenizer.padding_side = "left"  # generated tokens must follow the last real token
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    @property
+    def live_tokens(self) -> int:
+        """Tokens generated so far, the batch in progress included (approximately: its finished
+        rows still count)."""
+        return self.tokens_generated + self._in_flight
 
     def encode(self, prompt) -> list[int]:
         """Token ids of one prompt: chat template for message lists, raw text otherwise."""
@@ -73,7 +80,7 @@ class HFSampler:
             eos_token_id=self._eos_ids(),
             stop_strings=list(stop) or None,
         )
-        processors = LogitsProcessorList()
+        processors = LogitsProcessorList([_StepCounter(self)])
         if temperature > 0:
             processors.append(SeededSampling(row_seeds, temperature, top_p))
         device = self.model.device
@@ -85,6 +92,7 @@ class HFSampler:
                 logits_processor=processors,
                 tokenizer=self.tokenizer,
             )
+        self._in_flight = 0
         self.tokens_generated += int((out[:, width:] != pad).sum())
         texts = self.tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         return [truncate_at_stop(t, stop) for t in texts]
@@ -99,6 +107,17 @@ class HFSampler:
             if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
                 found.add(tid)
         return sorted(t for t in found if t is not None)
+
+
+class _StepCounter:
+    """Counts the batch's rows at every decoding step, for a live tokens/s (`live_tokens`)."""
+
+    def __init__(self, sampler: HFSampler):
+        self.sampler = sampler
+
+    def __call__(self, input_ids, scores):
+        self.sampler._in_flight += int(input_ids.shape[0])
+        return scores
 
 
 class SeededSampling:

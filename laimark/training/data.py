@@ -22,7 +22,7 @@ from laimark.core.records import (
     load_records,
 )
 from laimark.core.solve import SolveFormat
-from laimark.curriculum.checks import humaneval_overlap
+from laimark.curriculum.decontam import humaneval_overlap
 from laimark.evaluation.humaneval import load_humaneval
 from laimark.tasks import require_judged, task_type
 
@@ -179,7 +179,7 @@ def load_training_problems(data: DataConfig) -> tuple[list[tuple[str, Problem]],
             "sha256": file_sha256(data.curriculum),
         }
         for origin, p in dict(rows).items():
-            if why := humaneval_overlap(p.prompt, p.entry_point):
+            if why := humaneval_overlap(p):
                 meta["humaneval_overlap"].append(f"{origin}: {why}")
         if meta["humaneval_overlap"]:
             log.warning(

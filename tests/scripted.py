@@ -43,26 +43,47 @@ GOOD = {
         "triple_sum",
         "Return three times the sum of the list x.",
         "return 3 * sum(x)",
-        [("[1, 2]", "9"), ("[]", "0"), ("[5]", "15"), ("[-1, 1]", "0")],
+        [
+            ("[1, 2]", "9"),
+            ("[]", "0"),
+            ("[5]", "15"),
+            ("[-1, 1]", "0"),
+            ("[2, 2]", "12"),
+            ("[10]", "30"),
+        ],
     ),
     "count_capitals": _good(
         "count_capitals",
         "Count the upper-case letters in the string x.",
         "return sum(c.isupper() for c in x)",
-        [("'AbC'", "2"), ("''", "0"), ("'xyz'", "0"), ("'QQ'", "2")],
+        [
+            ("'AbC'", "2"),
+            ("''", "0"),
+            ("'xyz'", "0"),
+            ("'QQ'", "2"),
+            ("'ABCD'", "4"),
+            ("'aB'", "1"),
+        ],
     ),
     "reverse_words": _good(
         "reverse_words",
         "Reverse the order of the words in sentence x.",
         "return ' '.join(x.split()[::-1])",
-        [("'a b c'", "'c b a'"), ("''", "''"), ("'one'", "'one'"), ("'hi  there'", "'there hi'")],
+        [
+            ("'a b c'", "'c b a'"),
+            ("''", "''"),
+            ("'one'", "'one'"),
+            ("'hi  there'", "'there hi'"),
+            ("'x y'", "'y x'"),
+            ("'1 2 3 4'", "'4 3 2 1'"),
+        ],
         fence=False,
     ),
     "digit_product": _good(
         "digit_product",
         "Multiply the decimal digits of the integer x.",
         "p = 1\nfor d in str(abs(x)):\n    p *= int(d)\nreturn p",
-        [("123", "6"), ("0", "0"), ("-45", "20"), ("7", "7")],
+        [("123", "6"), ("0", "0"), ("-45", "20"), ("7", "7"), ("99", "81"), ("25", "10")],
     ),
 }
 # The same problem thinking aloud first, with an assert over several lines.
@@ -107,7 +128,7 @@ BAD = {
     "in enumerate(numbers):\n            if i != j and abs(a - b) < threshold:\n                "
     "return True\n    return False\n```\n```python\nassert has_close_elements([1.0, 2.0, 3.0], 0.5)"
     " == False\nassert has_close_elements([1.0, 2.8, 3.0], 0.3) == True\nassert has_close_elements("
-    "[1.0, 2.0], 1.5) == True\n```\n",
+    "[1.0, 2.0], 1.5) == True\nassert has_close_elements([1.0, 5.0], 2.0) == False\n```\n",
 }
 
 

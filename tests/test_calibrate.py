@@ -50,10 +50,16 @@ def candidates(tmp_path):
     return path
 
 
+# The paper's protocol (fixed K, point rule, no held-out split): the scripted pass counts above are
+# per 8 samples. Sequential sampling and the posterior rule are tested in test_curriculum_quality.
+PAPER = ["--schedule", "fixed", "--window_rule", "point", "--heldout_share", "0"]
+
+
 def run(tmp_path, monkeypatch, sampler, inp, *extra, out="cal.jsonl"):
     monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / out
-    return main(["--input", str(inp), "--output", str(out), "--workers", "2", *extra]), out
+    args = ["--input", str(inp), "--output", str(out), "--workers", "2", *PAPER, *extra]
+    return main(args), out
 
 
 @pytest.fixture
@@ -92,7 +98,7 @@ def test_meta_counts_and_histogram(full_run):
     meta = json.loads(Path(str(out) + ".meta.json").read_text())
     c = meta["counts"]
     assert (c["measured"], c["in_window"], c["too_hard"], c["too_easy"]) == (5, 2, 1, 2)
-    assert c["n_passed_histogram"] == {"0": 1, "2": 1, "4": 1, "7": 1, "8": 1}
+    assert c["n_passed_histogram"] == {"0/8": 1, "2/8": 1, "4/8": 1, "7/8": 1, "8/8": 1}
     assert meta["model"]["name"] == "scripted" and meta["config"]["window"]["n_samples"] == 8
     assert Path(meta["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -147,7 +153,7 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path, candidates, full_run
         for p, k in PROBLEMS
     }
     out = tmp_path / "killed.jsonl"
-    argv = ["--input", str(candidates), "--output", str(out), "--workers", "2"]
+    argv = ["--input", str(candidates), "--output", str(out), "--workers", "2", *PAPER]
     side = Path(str(out) + ".measured.jsonl")
     script = {"solve": solve, "delay": 0.5}
     killed_at, done = kill_then_resume(

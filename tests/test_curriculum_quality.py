@@ -38,8 +38,8 @@ def reply(body: str, inputs: str, examples: str) -> str:
 
 EXAMPLES = "    >>> pick_words(['a', 'b', 'a'], 2)\n    ['a']\n    >>> pick_words([])\n    []\n"
 INPUTS = (
-    "    (['a', 'b', 'a'], 2),\n    (['x'],),\n    ([], 3),\n    (['p', 'q', 'p', 'q'], 2),\n"
-    "    (['z'] * 5, 5),\n    (None, 1),\n"
+    "    (['a', 'b', 'a'], 2),\n    (['y', 'x', 'y'],),\n    ([], 3),\n    (['p', 'q', 'p', 'q'], 2),\n"
+    "    (['z'] * 5, 5),\n    (None, 1),\n    (['d', 'c', 'd', 'c', 'c'], 3),\n    (['f', 'e', 'f'], 1),\n"
 )
 SORTED = "return sorted(w for w in set(words) if words.count(w) >= k)"
 
@@ -51,7 +51,7 @@ def test_labelled_reply_gives_calls_and_examples_not_expected_values():
     assert "test_inputs" not in r.problem.prompt and "test_inputs" not in r.problem.solution
     assert r.calls[:3] == [
         "pick_words(['a', 'b', 'a'], 2)",
-        "pick_words(['x'])",  # (x,) is one argument
+        "pick_words(['y', 'x', 'y'])",  # (x,) is one argument
         "pick_words([], 3)",
     ]
     assert r.examples == [("pick_words(['a', 'b', 'a'], 2)", "['a']"), ("pick_words([])", "[]")]
@@ -77,7 +77,7 @@ def test_labelled_tests_come_from_execution(sandbox):
     tests = out.problem.tests.splitlines()
     assert "assert pick_words(['p', 'q', 'p', 'q'], 2) == ['p', 'q']" in tests
     assert not any("None" in t for t in tests)  # pick_words(None, 1) raised: dropped
-    assert out.stats["dropped"]["raised"] == 1 and out.stats["labelled"] == len(tests) == 6
+    assert out.stats["dropped"]["raised"] == 1 and out.stats["labelled"] == len(tests) == 8
     # the labelled problem passes the ordinary checks
     (finding,) = check_problems([(1, out.problem)], sandbox, humaneval=False)
     assert finding.ok, finding.notes
@@ -102,9 +102,43 @@ def test_too_few_labelled_inputs_are_refused(sandbox):
     assert out.code == "few_tests"
 
 
-def test_no_docstring_example_is_refused(sandbox):
+def test_a_docstring_without_examples_gets_them_from_execution(sandbox):
     (out,) = label_replies([parse_labelled_reply(reply(SORTED, INPUTS, ""))], sandbox, 3)
-    assert out.code == "no_examples"
+    assert out.code is None and out.stats["examples_added"] == 2
+    doc = out.problem.prompt
+    assert ">>> pick_words(['a', 'b', 'a'], 2)\n    ['a']\n" in doc
+    assert ">>> pick_words(['y', 'x', 'y'])\n    ['x', 'y']\n" in doc
+    assert doc in out.problem.solution.replace("    return sorted", "")  # same docstring in both
+
+
+def test_pairs_of_input_and_expected_are_read_as_inputs():
+    """Small models write (arguments, expected) or (*arguments, expected) despite the prompt."""
+    fn = '```python\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n```\n'
+    pairs = fn + "```python\ntest_cases = [((1, 2), 3), ((0, 0), 0)]\n```\n"
+    flat = fn + "```python\ntest_inputs = [(1, 2, 3), (0, 0, 0)]\n```\n"
+    assert parse_labelled_reply(pairs).calls == ["add(1, 2)", "add(0, 0)"]
+    assert parse_labelled_reply(flat).calls == ["add(1, 2)", "add(0, 0)"]
+    one = '```python\ndef neg(x: int) -> int:\n    """Minus x."""\n    return -x\n```\n'
+    one += "```python\ninputs = [(1, -1), (5, -5)]\n```\n"
+    assert parse_labelled_reply(one).calls == ["neg(1)", "neg(5)"]
+
+
+def test_inputs_inside_a_test_function_are_found_and_its_driver_is_dropped():
+    text = (
+        '```python\nexpected_outputs = [3, 0]\n\ndef add(a: int, b: int) -> int:\n    """Sum."""\n'
+        "    return a + b\n\ndef test_add():\n    test_cases = [((1, 2), 3), ((0, 0), 0)]\n"
+        "    for args, want in test_cases:\n        assert add(*args) == want\n"
+        "    print(add(x, 1))\n\ntest_add()\nprint(add(7, 8))\n```\n"
+    )
+    r = parse_labelled_reply(text)
+    assert r.calls == ["add(1, 2)", "add(0, 0)", "add(7, 8)"]  # add(x, 1) names a variable
+    assert "expected_outputs" not in r.problem.prompt + r.problem.solution
+    assert "test_add" not in r.problem.solution
+
+
+def test_mutants_change_functions_not_module_level_data():
+    src = "TABLE = [1, 2, 3]\n\ndef f(x):\n    return x + 1\n"
+    assert all("TABLE = [1, 2, 3]" in m for _, m in mutants(src, "f", 8, "k"))
 
 
 @pytest.mark.parametrize(
@@ -151,7 +185,9 @@ def test_doc_examples_need_a_result_line():
 
 def test_capture_jobs_bound_the_size_of_a_value(sandbox):
     p = Problem(prompt="def f(n):\n    'd'\n", tests="", entry_point="f")
-    (v,) = label_many(sandbox, [label_job(p, "def f(n):\n    return 'x' * n\n", ["f(3)", "f(10**6)"])])
+    (v,) = label_many(
+        sandbox, [label_job(p, "def f(n):\n    return 'x' * n\n", ["f(3)", "f(10**6)"])]
+    )
     assert v.tests[0] == "passed" and v.values[0] == "xxx"
     assert v.tests[1] != "passed" and v.values[1] is None
 
@@ -173,16 +209,23 @@ def _problem(tests: list[str], body: str, name="is_even") -> Problem:
     )
 
 
-def test_a_stub_that_passes_half_the_tests_is_flagged(sandbox):
+def test_a_stub_that_passes_more_than_half_the_tests_is_flagged(sandbox):
     p = _problem(
         [f"assert is_even({n}) == {n % 2 == 0}" for n in (2, 4, 6, 1)], "return n % 2 == 0"
     )
     (f,) = check_problems([(1, p)], sandbox, humaneval=False)
     assert "weak_tests" in f.codes and f.adequacy["stub_max_share"] == 0.75
-    (f,) = check_problems(
-        [(1, p)], sandbox, humaneval=False, adequacy=Adequacy(max_stub_share=0.8)
-    )
+    (f,) = check_problems([(1, p)], sandbox, humaneval=False, adequacy=Adequacy(max_stub_share=0.8))
     assert "weak_tests" not in f.codes
+
+
+def test_balanced_yes_no_tests_are_adequate(sandbox):
+    """A constant True or False passes exactly half of balanced tests: that is allowed."""
+    p = _problem(
+        [f"assert is_even({n}) == {n % 2 == 0}" for n in (2, 4, 1, 3)], "return n % 2 == 0"
+    )
+    (f,) = check_problems([(1, p)], sandbox, humaneval=False)
+    assert f.adequacy["stub_max_share"] == 0.5 and "weak_tests" not in f.codes, f.notes
 
 
 def test_tests_that_kill_no_mutant_are_flagged(sandbox):

@@ -20,11 +20,27 @@ ROOT = Path(__file__).resolve().parent.parent
 TESTS = Path(__file__).resolve().parent
 
 
+# The scripted replies are written in the prompt-and-asserts mode; the labelled mode is tested with
+# scripted replies of its own in test_curriculum_quality.
+ASSERTS = ["--mode", "asserts"]
+
+
 def run(tmp_path, monkeypatch, sampler, *extra):
     monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / "cand.jsonl"
     code = main(
-        ["--output", str(out), "--round_size", "4", "--workers", "2", "--seed", "0", *extra]
+        [
+            "--output",
+            str(out),
+            "--round_size",
+            "4",
+            "--workers",
+            "2",
+            "--seed",
+            "0",
+            *ASSERTS,
+            *extra,
+        ]
     )
     return code, out
 
@@ -39,7 +55,7 @@ def test_parse_fenced_reply_gives_prompt_tests_solution():
     assert p.entry_point == "triple_sum"
     assert p.prompt.startswith("def triple_sum(x):\n") and p.prompt.endswith('    """\n')
     assert "return 3 * sum(x)" in p.solution and "return" not in p.prompt
-    assert p.tests.count("assert") == 4
+    assert p.tests.count("assert") == 6
 
 
 def test_parse_unfenced_reply_skips_the_prose():
@@ -217,6 +233,7 @@ def test_kill_9_mid_run_then_resume_gives_the_same_output(tmp_path, full_run):
     script = {"replies": {fresh_seed(0, i): r for i, r in enumerate(REPLIES)}, "delay": 0.4}
     out = tmp_path / "killed" / "cand.jsonl"
     argv = [
+        *ASSERTS,
         "--output",
         str(out),
         "--round_size",

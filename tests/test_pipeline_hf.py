@@ -41,6 +41,19 @@ def scripted():
     return ScriptedSampler(replies, solve)
 
 
+# Scripted asserts-mode replies and pass counts per 8 samples: the paper's protocol throughout.
+PAPER = [
+    "--mode",
+    "asserts",
+    "--schedule",
+    "fixed",
+    "--window_rule",
+    "point",
+    "--heldout_share",
+    "0",
+]
+
+
 def run(tmp_path, monkeypatch, sampler, *extra):
     monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
     out = tmp_path / "cal.jsonl"
@@ -57,6 +70,7 @@ def run(tmp_path, monkeypatch, sampler, *extra):
             "--harder_variants",
             "--seed",
             "0",
+            *PAPER,
             *extra,
         ]
     )

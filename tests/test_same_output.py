@@ -105,6 +105,9 @@ def _use_scripted(monkeypatch, sampler) -> None:
     monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
 
 
+ASSERTS = ["--mode", "asserts"]  # the scripted replies are written in that mode
+
+
 def _run_stages(out: Path, monkeypatch, tiny_model_dir) -> dict[str, Path]:
     """Run every stage into `out`; returns name -> file to compare."""
     from laimark import (
@@ -120,7 +123,7 @@ def _run_stages(out: Path, monkeypatch, tiny_model_dir) -> dict[str, Path]:
     # --seed 0: the default when the golden files were written (now the original's 42)
     assert (
         generate_problems.main(
-            ["--count", "4", "--output", str(cand), "--round_size", "3", "--seed", "0"]
+            ["--count", "4", "--output", str(cand), "--round_size", "3", "--seed", "0", *ASSERTS]
         )
         == 0
     )
@@ -129,7 +132,7 @@ def _run_stages(out: Path, monkeypatch, tiny_model_dir) -> dict[str, Path]:
     assert calibrate_problems.main(calibrate) == 0
     _use_scripted(monkeypatch, _sampler())
     pipeline = ["--target", "2", "--output", str(pipe), "--round_size", "3", "--max_attempts", "9"]
-    pipeline += ["--seed", "0"]
+    pipeline += ["--seed", "0", *ASSERTS]
     assert generate_and_calibrate_hf.main(pipeline) == 0
     _use_scripted(monkeypatch, _sampler())
     evaluate = ["--output", str(ev), "--limit", "3", "--n_samples", "2", "--temperature", "0.5"]

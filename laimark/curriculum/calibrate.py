@@ -172,6 +172,11 @@ def decide(m: dict, config: CalibrationConfig) -> bool:
     """Is a measured problem in the learnability window, by the config's rule?"""
     if config.window_rule == "point":
         return in_window(m["pass_rate"], config.lo, config.hi)
+    # All failures or all passes is outside a window that excludes 0 or 1, however few samples
+    # were drawn: such a group gives GRPO no advantage, and the sequential schedule stops on it
+    # precisely to reject it (with 1 or 2 samples the posterior alone would still straddle lo).
+    if not in_window(m["pass_rate"], config.lo, config.hi) and m["n_passed"] in (0, m["samples"]):
+        return False
     return window_probability(m["n_passed"], m["samples"], config.lo, config.hi) > 0.5
 
 

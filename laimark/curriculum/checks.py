@@ -40,7 +40,7 @@ STUB_RETURNS = (
     "args[0] if args else None",
     "sorted(args[0]) if args else None",
 )
-MAX_STUB_SHARE = 0.5  # a stub must pass less than this share of the tests
+MAX_STUB_SHARE = 0.5  # a stub may pass at most this share of the tests
 MIN_MUTANT_KILL = 0.5  # the tests must fail at least this share of the reference's mutants
 N_MUTANTS = 8
 HASH_SEEDS = (0, 1)  # the reference runs under both: its results may not depend on string hashing
@@ -153,8 +153,9 @@ def add_adequacy_args(parser) -> None:
         "--max_stub_share",
         type=float,
         default=MAX_STUB_SHARE,
-        help="a trivial stub (constant, None, first argument, sorted input) must pass less than "
-        "this share of a problem's tests (default %(default)s)",
+        help="a trivial stub (constant, None, first argument, sorted input) may pass at most "
+        "this share of a problem's tests (default %(default)s: a constant True or False passes "
+        "half of balanced yes/no tests, so 'at most half' rather than 'less than half')",
     )
     g.add_argument(
         "--min_mutant_kill",
@@ -220,7 +221,7 @@ def _run_checks(
     findings: list[Finding], problems: list, sandbox, progress: bool, adequacy: Adequacy
 ) -> None:
     """The checks that run code: the reference passes under two hash seeds with the same results;
-    stubs pass less than `max_stub_share` of the tests; the tests kill the reference's mutants."""
+    stubs pass at most `max_stub_share` of the tests; the tests kill the reference's mutants."""
     pairs, owners = [], []
     for i, p in enumerate(problems):
         if not getattr(p, "solution", "").strip():
@@ -264,7 +265,7 @@ def _judge_runs(f: Finding, results: list, adequacy: Adequacy) -> None:
     label, best = max(stubs, key=lambda s: s[1].fraction)
     if best.passed:
         f.flag("vacuous", f"tests pass for a stub that returns {label}")
-    elif best.fraction >= adequacy.max_stub_share:
+    elif best.fraction > adequacy.max_stub_share:
         f.flag(
             "weak_tests",
             f"a stub that returns {label} passes {best.n_passed} of {best.n_tests} tests "
@@ -302,9 +303,20 @@ _BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorD
 
 
 def _sites(tree: ast.AST) -> list[tuple[str, int]]:
-    """Every place a mechanical mutation applies: (kind, index of the node in ast.walk order)."""
+    """Every place a mechanical mutation applies: (kind, index of the node in ast.walk order).
+    Only code inside function bodies: a module-level constant (a data table, or a list of the
+    model's own expected outputs left in the reply) is not the algorithm under test."""
+    inside = {
+        id(n)
+        for f in ast.walk(tree)
+        if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
+        for stmt in f.body
+        for n in ast.walk(stmt)
+    }
     sites = []
     for k, node in enumerate(ast.walk(tree)):
+        if id(node) not in inside:
+            continue
         if isinstance(node, ast.Compare) and type(node.ops[0]) in _FLIP:
             sites.append(("flipped comparison", k))
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINOP:

@@ -199,9 +199,7 @@ def _reasons(task_id: str, m: dict) -> list[str]:
     if m["docstring"] >= DOCSTRING_CONTAINMENT:
         out.append(f"docstring shares {m['docstring']:.0%} of its word 5-grams with {task_id}")
     if m["calls"] >= CALL_SHARE and m["shared_calls"] >= MIN_SHARED_CALLS:
-        out.append(
-            f"{m['shared_calls']} call argument lists ({m['calls']:.0%}) are {task_id}'s"
-        )
+        out.append(f"{m['shared_calls']} call argument lists ({m['calls']:.0%}) are {task_id}'s")
     if (
         m["literals"] >= LITERAL_SHARE
         and m["shared_literals"] >= MIN_SHARED_LITERALS

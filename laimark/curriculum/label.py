@@ -23,6 +23,8 @@ from laimark.execution.harness import label_job, label_many
 
 SECOND_HASH_SEED = 1  # the second run's PYTHONHASHSEED (the first is the sandbox's own, 0)
 MAX_ASSERT_CHARS = 2000  # a longer expected value is not a test a person can read
+ADDED_EXAMPLES = 2  # examples written into a docstring that had none, from execution
+MAX_EXAMPLE_CHARS = 70  # an added example's call and its result, each at most this long
 FLOAT_TOLERANCE = 1e-9  # relative, for float results: another correct order of operations passes
 
 
@@ -122,8 +124,6 @@ def _labelled(reply: LabelledReply, calls, a, b, min_tests: int) -> Labelled:
         if ra == rb == "passed" and not same(va, vb):
             note = f"{call} returns {_short(va)} or {_short(vb)} depending on PYTHONHASHSEED"
             return Labelled(None, "nondeterministic", note, stats)
-    if not reply.examples:
-        return Labelled(None, "no_examples", "the docstring shows no >>> example", stats)
     for call, expected in reply.examples:
         result, value = ok[call]
         if result != "passed":
@@ -152,7 +152,74 @@ def _labelled(reply: LabelledReply, calls, a, b, min_tests: int) -> Labelled:
         note = f"{len(tests)} input(s) gave a result, at least {min_tests} wanted ({dropped})"
         return Labelled(None, "few_tests", note, stats)
     problem = dataclasses.replace(reply.problem, tests="\n".join(tests) + "\n")
+    if not reply.examples and ">>>" in reply.problem.prompt:
+        note = "the docstring's >>> examples show no result (or do not call the function)"
+        return Labelled(None, "no_examples", note, stats)
+    if not reply.examples and ">>>" not in (reply.problem.prompt or ""):
+        # The statement a solver sees shows examples, as HumanEval's do; where the model wrote
+        # none, the first short labelled calls are shown, so they agree with execution by
+        # construction. A docstring that cannot take them leaves the problem without.
+        shown = _examples_to_add(calls, ok)
+        problem = with_examples(problem, shown)
+        stats["examples_added"] = len(shown) if problem.prompt != reply.problem.prompt else 0
+        if not stats["examples_added"]:
+            return Labelled(None, "no_examples", "the docstring shows no >>> example", stats)
     return Labelled(problem, stats=stats)
+
+
+def _examples_to_add(calls: list[str], ok: dict) -> list[tuple[str, str]]:
+    shown = []
+    for call in calls:
+        result, value = ok[call]
+        if result != "passed":
+            continue
+        try:
+            text = render(value)
+        except Unrenderable:
+            continue
+        # A backslash or quote triple would change meaning inside the docstring's literal.
+        if max(len(call), len(text)) <= MAX_EXAMPLE_CHARS and not any(
+            bad in call + text for bad in ("\\", '"""', "'''")
+        ):
+            shown.append((call, text))
+        if len(shown) == ADDED_EXAMPLES:
+            break
+    return shown
+
+
+def with_examples(problem: Problem, examples: list[tuple[str, str]]) -> Problem:
+    """The problem with `>>> call` / result lines at the end of its entry point's docstring, in
+    the prompt and in the reference solution alike; unchanged if the docstring is not found."""
+    prompt = _add_to_docstring(problem.prompt, problem.entry_point, examples)
+    solution = _add_to_docstring(problem.solution, problem.entry_point, examples)
+    if prompt is None or solution is None:
+        return problem
+    return dataclasses.replace(problem, prompt=prompt, solution=solution)
+
+
+def _add_to_docstring(source: str, entry: str, examples) -> str | None:
+    if not examples:
+        return None
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    defs = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry]
+    if not defs or not defs[-1].body or not isinstance(defs[-1].body[0], ast.Expr):
+        return None
+    doc = defs[-1].body[0].value
+    if not (isinstance(doc, ast.Constant) and isinstance(doc.value, str)):
+        return None
+    lines = source.splitlines(keepends=True)
+    indent = " " * doc.col_offset
+    block = "".join(f"{indent}>>> {call}\n{indent}{text}\n" for call, text in examples)
+    last = lines[doc.end_lineno - 1]
+    closing = doc.end_col_offset - 3  # where the closing quotes start on the last line
+    if last[:closing].strip():  # text before the closing quotes: `"""Sum."""`
+        new_last = last[:closing] + "\n\n" + block + indent + last[closing:]
+    else:
+        new_last = ("\n" if doc.value.strip() else "") + block + last
+    return "".join(lines[: doc.end_lineno - 1]) + new_last + "".join(lines[doc.end_lineno :])
 
 
 def _short(value) -> str:

@@ -14,6 +14,7 @@ solution is the imports, constants and functions that go with it.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 import textwrap
 from collections import Counter
@@ -272,14 +273,22 @@ def parse_labelled_reply(text: str) -> LabelledReply:
     if not segments:
         raise ParseError("no_code", "no Python code found in the reply")
     parts = _sort(segments)
-    lists = _input_lists(parts)
+    lists = _input_lists(segments)
     parts.constants = [c for c in parts.constants if c not in {src for src, _ in lists}]
     entry = _labelled_entry(parts, lists)
+    _keep_what_the_entry_uses(parts, entry)
     prompt = _prompt(entry, parts)
     node = parts.functions[entry][0]
     arity = _arity(node)
-    calls = [_call(entry, args, arity) for _, values in lists for args in values]
-    calls += [ast.unparse(c) for c in _calls_of(entry, parts.test_nodes + _other_calls(parts))]
+    calls = [c for _, values in lists for c in _list_calls(entry, values, arity)]
+    known = set(dir(builtins)) | _constant_names(parts)
+    trees = [ast.parse(s) for s in segments]
+    own = {id(c) for d in _calls_of_defs(entry, trees) for c in ast.walk(d)}  # recursion
+    calls += [
+        ast.unparse(c)
+        for c in _calls_of(entry, trees)
+        if id(c) not in own and _literal_args(c, known)
+    ]
     examples = doc_examples(ast.get_docstring(node) or "", entry)
     calls = list(dict.fromkeys(c for c in calls if c))
     if not calls:
@@ -288,21 +297,82 @@ def parse_labelled_reply(text: str) -> LabelledReply:
     return LabelledReply(problem, calls, examples)
 
 
-def _input_lists(parts: _Parts) -> list[tuple[str, list[ast.expr]]]:
-    """(source, elements) of every top-level `name = [...]` whose name says it holds inputs."""
+def _input_lists(segments: list[str]) -> list[tuple[str, list[ast.expr]]]:
+    """(source, elements) of every `name = [...]` whose name says it holds inputs, at any depth
+    (small models put `test_cases = [...]` inside a test function); the source is that of the
+    whole statement, so that a top-level list can be left out of the prompt."""
     found = []
-    for src in parts.constants + parts.tests:
-        try:
-            node = ast.parse(src).body[0]
-        except (SyntaxError, IndexError):
-            continue
-        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
-        names = [t.id for t in targets if isinstance(t, ast.Name)]
-        if any(_INPUT_NAME.match(n) for n in names) and isinstance(
-            node.value, (ast.List, ast.Tuple)
-        ):
-            found.append((src, list(node.value.elts)))
+    for segment in segments:
+        lines = segment.splitlines()
+        for node in ast.walk(ast.parse(segment)):
+            if not isinstance(node, (ast.Assign, ast.AnnAssign)):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+            if any(_INPUT_NAME.match(n) for n in names) and isinstance(
+                node.value, (ast.List, ast.Tuple)
+            ):
+                found.append((_source(lines, node), list(node.value.elts)))
     return found
+
+
+def _keep_what_the_entry_uses(parts: _Parts, entry: str) -> None:
+    """Drop the functions and constants the entry point does not use, even indirectly: in a
+    labelled reply they are the model's test drivers and its lists of expected outputs, which
+    would otherwise be shown to the solver in the prompt."""
+    needed, todo = {entry}, [entry]
+    while todo:
+        node = parts.functions[todo.pop()][0]
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id in parts.functions and n.id not in needed:
+                needed.add(n.id)
+                todo.append(n.id)
+    used = {
+        n.id
+        for name in needed
+        for n in ast.walk(parts.functions[name][0])
+        if isinstance(n, ast.Name)
+    }
+    parts.functions = {k: v for k, v in parts.functions.items() if k in needed}
+    parts.constants = [c for c in parts.constants if _assigned(c) & used]
+
+
+def _assigned(src: str) -> set[str]:
+    try:
+        node = ast.parse(src).body[0]
+    except (SyntaxError, IndexError):
+        return set()
+    targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+    return {n.id for t in targets if t is not None for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _list_calls(entry: str, elements: list[ast.expr], arity) -> list[str | None]:
+    """The calls one input list stands for. Each element should be the argument tuple of one
+    call, but small models write `(arguments, expected)` pairs or `(*arguments, expected)`
+    anyway: a list of same-length tuples is read as pairs when the function cannot take two
+    arguments or every first item is itself an argument tuple, and as `(*arguments, expected)`
+    when it is one longer than the function takes. The written expected values are dropped:
+    execution gives them."""
+    fewest, most = arity
+
+    def fits(n: int) -> bool:
+        return fewest <= n and (most is None or n <= most)
+
+    lengths = {len(e.elts) if isinstance(e, ast.Tuple) else -1 for e in elements}
+    if len(lengths) == 1 and (k := next(iter(lengths))) >= 2:
+        firsts = [e.elts[0] for e in elements]
+        argument_tuples = all(isinstance(f, ast.Tuple) and fits(len(f.elts)) for f in firsts)
+        if k == 2 and (not fits(2) or argument_tuples):
+            return [_call(entry, f, arity) for f in firsts]
+        if not fits(k) and fits(k - 1):
+            return [_call(entry, ast.Tuple(e.elts[:-1], ast.Load()), arity) for e in elements]
+    return [_call(entry, e, arity) for e in elements]
+
+
+def _literal_args(call: ast.Call, known: set[str]) -> bool:
+    """Arguments built from literals, builtins and the reply's constants only: `f(x)` inside
+    the reply's own loop names a variable the judge does not have."""
+    return all(n.id in known for arg in call.args for n in ast.walk(arg) if isinstance(n, ast.Name))
 
 
 def _labelled_entry(parts: _Parts, lists) -> str:
@@ -328,6 +398,24 @@ def _other_calls(parts: _Parts) -> list[ast.AST]:
     return [n for n in nodes if not isinstance(n, ast.Assert)]
 
 
+def _constant_names(parts: _Parts) -> set[str]:
+    names = set()
+    for src in parts.constants + parts.imports:
+        for n in ast.walk(ast.parse(src)):
+            if isinstance(n, ast.Name):
+                names.add(n.id)
+            elif isinstance(n, ast.alias):
+                names.add((n.asname or n.name).split(".")[0])
+    return names
+
+
+def _calls_of_defs(entry: str, trees: list[ast.AST]) -> list[ast.AST]:
+    """Every definition of the entry point in the reply (calls inside them are recursion)."""
+    return [
+        n for t in trees for n in ast.walk(t) if isinstance(n, ast.FunctionDef) and n.name == entry
+    ]
+
+
 def _calls_of(entry: str, nodes: list[ast.AST]) -> list[ast.Call]:
     return [
         n
@@ -349,8 +437,10 @@ def _call(entry: str, element: ast.expr, arity: tuple[int, int | None]) -> str |
     """`entry(...)` for one element of an input list: a tuple of the right length is the
     arguments; anything else is the one argument of a one-argument function."""
     fewest, most = arity
-    if isinstance(element, ast.Tuple) and fewest <= len(element.elts) and (
-        most is None or len(element.elts) <= most
+    if (
+        isinstance(element, ast.Tuple)
+        and fewest <= len(element.elts)
+        and (most is None or len(element.elts) <= most)
     ):
         args = element.elts
     elif fewest <= 1 and (most is None or most >= 1):

@@ -457,7 +457,9 @@ def generate_and_calibrate(config: PipelineConfig) -> int:
                     r["calibration"] = {
                         k: m[k] for k in ("key", "samples", "n_passed", "pass_rate")
                     }
-                    found += decide(m, window) and not is_heldout(r["problem"], window.heldout_share)
+                    found += decide(m, window) and not is_heldout(
+                        r["problem"], window.heldout_share
+                    )
             gen.commit(results, {"calibrate": time.perf_counter() - begin})
             state.absorb(results)
             state.write(config.output, held_path)

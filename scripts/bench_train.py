@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from laimark.core.runs import cpu_model  # noqa: E402
 
 
 def parse_args(argv):
@@ -38,14 +40,6 @@ def parse_args(argv):
     p.add_argument("--out", type=Path, required=True, help="a folder for the runs and summary")
     p.add_argument("extra", nargs="*", help="more laimark-train flags, after --")
     return p.parse_args(argv)
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-        return next(ln.split(":", 1)[1].strip() for ln in out.splitlines() if "Model name" in ln)
-    except (OSError, subprocess.CalledProcessError, StopIteration):
-        return platform.processor() or "unknown"
 
 
 def run_one(args, dtype: str) -> dict:

@@ -163,6 +163,8 @@ class Run:
             "started": self._earlier("started") or _now(),
             "finished": None,
             "sessions": (self._earlier("sessions") or 0) + 1,
+            # Timings depend on the CPU, which changes between sessions of a resumed run.
+            "cpus": sorted(set(self._earlier("cpus") or []) | {cpu_model()}),
             "wall_seconds": None,
             "work_seconds": None,
             "counts": self.meta.get("counts", {}),
@@ -263,6 +265,16 @@ def _weights(identity: dict) -> dict:
         "revision": identity.get("revision"),
         "adapters": adapters,
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo), for every timing this machine records."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return platform.processor() or "unknown"
+    names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
+    return names[0] if names else platform.processor() or "unknown"
 
 
 def _now() -> str:

@@ -392,7 +392,13 @@ class GenerationRun:
         """The progress bar's status line: attempts, accepted, the commonest rejections."""
         sc = self.screener
         top = ", ".join(f"{k} {v}" for k, v in sc.reasons.most_common(3))
-        return {"attempts": self.attempts, "accepted": len(sc.accepted), "rejected": top or "-"}
+        # Screened replies count as soon as they are judged, before their round is committed.
+        screened = len(sc.accepted) + sum(sc.reasons.values())
+        return {
+            "attempts": max(self.attempts, screened),
+            "accepted": len(sc.accepted),
+            "rejected": top or "-",
+        }
 
     def close(self) -> None:
         self.journal.close()

@@ -1,0 +1,40 @@
+#!/bin/sh
+# The shipped curriculum (data/calibrated_selfgen.jsonl, docs/experimental-results.md): the embedded
+# 0.5B writes problems in the execution-labelled mode and is calibrated against itself, in one
+# process (generate_and_calibrate_hf), until TARGET problems for training are in the window; the
+# held-out split (15% of in-window problems, by a stable hash) goes to the .heldout.jsonl beside it.
+# Harder variants are asked for every problem it solves at least --lo of the time.
+#
+# Resumable: every step passes --resume, so rerunning the script (in a later session too) picks up
+# where it stopped. Hours on 2 CPU cores; run it in the background under the heavy-job lock:
+#
+#   nohup flock /tmp/laimark-heavy.lock sh scripts/make_curriculum.sh > /tmp/make_curriculum.log 2>&1 &
+#
+# When the run is complete it checks the result with laimark-check and copies the curriculum, its
+# held-out split, their decontamination reports, the sidecar and funnel.json into data/ (KEEP).
+set -u
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
+TARGET="${TARGET:-60}"
+OUT="${OUT:-runs/curriculum_0.5b}"
+KEEP="${KEEP:-data}"
+BIN=.venv/bin
+mkdir -p "$OUT"
+
+t0=$(date +%s)
+"$BIN/python" -m laimark.generate_and_calibrate_hf --target "$TARGET" --max_attempts 3000 \
+    --seed 0 --harder_variants --round_size 8 --output "$OUT/calibrated.jsonl" --resume
+code=$?
+echo "pipeline exit $code, session wall $(( $(date +%s) - t0 ))s"
+[ "$code" -eq 0 ] || exit "$code"
+
+"$BIN/laimark-check" "$OUT/calibrated.jsonl" || exit 1
+"$BIN/laimark-check" "$OUT/calibrated.heldout.jsonl" || exit 1
+for f in calibrated.jsonl calibrated.heldout.jsonl; do
+    dest=$(echo "$f" | sed 's/^calibrated/calibrated_selfgen/')
+    cp "$OUT/$f" "$KEEP/$dest"
+    cp "$OUT/$f.decontam.json" "$KEEP/$dest.decontam.json"
+done
+cp "$OUT/calibrated.jsonl.meta.json" "$KEEP/calibrated_selfgen.jsonl.meta.json"
+"$BIN/python" scripts/funnel.py "$OUT/calibrated.jsonl" > "$KEEP/calibrated_selfgen.funnel.json"
+cat "$KEEP/calibrated_selfgen.funnel.json"

@@ -2,6 +2,8 @@
 resume. The model is scripted (tests/scripted.py) or the tiny random one."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from laimark.core.records import CalibratedProblem, Problem, load_records
 from laimark.core.seeds import item_seed
 from laimark.curriculum.parse import parse_reply
 from laimark.generate_and_calibrate_hf import main
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def key_of(reply: str) -> str:
@@ -155,3 +159,34 @@ def test_tiny_model_end_to_end(tmp_path, tiny_model_dir):
     )
     meta = json.loads(Path(str(out) + ".meta.json").read_text())
     assert code == 1 and meta["funnel"]["generated"] == 2 and meta["funnel"]["in_window"] == 0
+
+
+def test_funnel_script_summarises_the_run(full_run):
+    """scripts/funnel.py (docs/benchmarks.md) on a finished pipeline run."""
+    _, out = full_run
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "funnel.py"), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    summary = json.loads(done.stdout)
+    assert summary["replies"] == 4 and summary["accepted"] == 3
+    assert summary["clean_share_of_replies"] == 0.75
+    assert summary["rejected_by"] == {"no_code": 1}  # the malformed reply
+    assert summary["in_window"] == 2 and summary["mutant_kill_rate"]["problems_with_mutants"] >= 1
+    assert summary["cpus"] and summary["tokens_per_second"] is not None
+
+
+def test_rescreen_script_judges_a_journal_again(full_run):
+    """scripts/rescreen.py gives the verdicts the run gave, from the journal alone."""
+    _, out = full_run
+    journal = str(out) + ".journal.jsonl"
+    script = str(ROOT / "scripts" / "rescreen.py")
+    done = subprocess.run(
+        [sys.executable, script, journal, "--mode", "asserts"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == {"replies": 4, "accepted": 3, "no_code": 1}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The CPU experiment (docs/experimental-results.md): the embedded Qwen2.5-Coder-0.5B-Instruct
 # against itself after GRPO on its own calibrated curriculum, on the full HumanEval, greedy.
-#   1. curriculum: scripts/bench_gencal.sh (laimark-generate --count 50, laimark-calibrate
-#      --samples 8), shipped as data/calibrated_selfgen.jsonl        [skipped if that file exists]
+#   1. curriculum: scripts/make_curriculum.sh (the embedded model writes execution-labelled
+#      problems and is calibrated against itself until 60 are in the window, 15% more held out),
+#      shipped as data/calibrated_selfgen.jsonl           [skipped if its sidecar exists]
 #   2. the base model on HumanEval    -> data/results/base_qwen0.5b_greedy/
 #   3. per seed in $SEEDS: GRPO + LoRA (the paper's settings, completions of up to 512 tokens as in
 #      calibration and evaluation) -> runs/cpu_grpo_seedS/adapter, then HumanEval with it
@@ -24,11 +25,9 @@ EVAL_FLAGS=(--model "$MODEL" --max_new_tokens 512 --batch_size 8 --seed 0 --resu
 
 if [ ! -e "$CURRICULUM.meta.json" ]; then
   if dry_run; then
-    echo "DRY sh scripts/bench_gencal.sh"
+    echo "DRY sh scripts/make_curriculum.sh"
   else
-    sh scripts/bench_gencal.sh
-    cp data/runs/qwen0.5b_count50/calibrated.jsonl "$CURRICULUM"
-    cp data/runs/qwen0.5b_count50/calibrated.jsonl.meta.json "$CURRICULUM.meta.json"
+    sh scripts/make_curriculum.sh  # writes $CURRICULUM and its sidecar when complete
   fi
 fi
 if [ -e "$CURRICULUM" ] || ! dry_run; then

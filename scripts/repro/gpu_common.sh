@@ -8,6 +8,9 @@ OUT="${LAIMARK_OUT:-runs/paper}"
 # The paper's solve protocol in calibration, training and evaluation: its L2b system prompt (ending
 # in /no_think) and body-only request, with Qwen3's thinking off.
 PROTOCOL=(--solve_format paper --thinking off)
+# The paper's curriculum protocol: the model writes the asserts, 8 samples for every problem, the
+# point rule on the window, no held-out split (laimark's defaults differ: docs/stages.md).
+PAPER_CURRICULUM=(--mode asserts --schedule fixed --window_rule point --heldout_share 0)
 # The original's evaluation: fp16, greedy, 2048 new tokens.
 EVAL_TOKENS="${EVAL_TOKENS:-2048}"
 # The paper: LoRA r=16, alpha=32 on q/v, lr 5e-6, 2 epochs, max completion 1024, bf16 (laimark-train's
@@ -40,7 +43,8 @@ calibrated_curriculum() {
     "$dir/calibrated.jsonl.meta.json" \
     "$BIN/python" -m laimark.generate_and_calibrate_hf --model "$MODEL" --dtype fp16 --target 22 \
     --samples 8 --lo 0.2 --hi 0.8 --difficulty hard hard "very hard" --gen_max_new_tokens 1500 \
-    --max_new_tokens 1024 --seed 42 "${PROTOCOL[@]}" --output "$dir/calibrated.jsonl" --resume "$@"
+    --max_new_tokens 1024 --seed 42 "${PROTOCOL[@]}" "${PAPER_CURRICULUM[@]}" \
+    --output "$dir/calibrated.jsonl" --resume "$@"
 }
 
 # curriculum: the base model's own calibrated problems, shared by the rows that train on it.

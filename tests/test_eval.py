@@ -312,14 +312,15 @@ def test_existing_output_without_resume_is_refused(tmp_path, tiny_model_dir, ref
 
 
 # ---------------------------------------------------------------- compare
-def results_file(path: Path, outcomes: str) -> Path:
+def results_file(path: Path, outcomes: str, completions: dict[int, str] | None = None) -> Path:
     """One line per task; outcomes like "11010": 1 = passed."""
+    completions = completions or {}
     path.write_text(
         "".join(
             json.dumps(
                 {
                     "task_id": f"HumanEval/{i}",
-                    "completion": "",
+                    "completion": completions.get(i, ""),
                     "passed": o == "1",
                     "result": "passed" if o == "1" else "failed: AssertionError",
                 }
@@ -341,12 +342,36 @@ def test_compare_known_answer(tmp_path, capsys):
     assert "| a | `" in md and "5/10 | 0.500 | 0.237-0.763 |" in md
     assert "9/10 | 0.900 | 0.596-0.982 |" in md
     assert "McNemar exact p = 0.2188" in md  # 2 * (C(6,0) + C(6,1)) / 2^6 = 14/64
-    assert "Gained: HumanEval/5, HumanEval/6, HumanEval/7, HumanEval/8, HumanEval/9" in md
-    assert "Lost: HumanEval/4" in md
+    assert "Gained: HumanEval/5 (format), HumanEval/6 (format), HumanEval/7 (format)" in md
+    assert "Lost: HumanEval/4 (format)" in md
     assert (tmp_path / "cmp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     meta = json.loads((tmp_path / "cmp.md.meta.json").read_text())
     assert meta["counts"]["mcnemar_p"] == pytest.approx(14 / 64)
     assert (tmp_path / "cmp.png.meta.json").is_file()
+
+
+def test_compare_says_what_changed_in_each_changed_answer(tmp_path):
+    body = "def f(x):\n    return x + 1\n"
+    a = results_file(
+        tmp_path / "a.jsonl",
+        "000",
+        {0: "def f(x):\n  return x+1", 1: body, 2: body},
+    )
+    b = results_file(
+        tmp_path / "b.jsonl",
+        "111",
+        {
+            0: "```python\n" + body + "```\nassert f(1) == 2\n",  # fenced, a test after it
+            1: body.replace("x + 1", "x + 2"),
+            2: "def f(y):\n    y += 1\n    return y\n",
+        },
+    )
+    assert main(["--compare", str(a), str(b), "--report", str(tmp_path / "cmp")]) == 0
+    md = (tmp_path / "cmp.md").read_text()
+    assert "format only 1" in md and "with a fix 1" in md and "different solution 1" in md
+    assert "HumanEval/0 (format), HumanEval/1 (fix), HumanEval/2 (different)" in md
+    meta = json.loads((tmp_path / "cmp.md.meta.json").read_text())
+    assert meta["counts"]["changes"]["counts"] == {"format": 1, "fix": 1, "different": 1}
 
 
 def test_compare_default_report_sits_beside_a(tmp_path):

@@ -1,7 +1,8 @@
 """laimark-eval's compare mode: two greedy results files of the same tasks, paired.
 
-Per-task gained/lost, pass@1 with 95% Wilson intervals, McNemar's exact test; written as a
-Markdown table and a PNG, each with its sidecar.
+Per-task gained/lost, pass@1 with 95% Wilson intervals, McNemar's exact test, and for each task
+whose verdict changed what changed in the answer (`evaluation.changes`: format only, a fix, or a
+different solution); written as a Markdown table and a PNG, each with its sidecar.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from laimark.core.cli import EXIT_OK
 from laimark.core.config import check
 from laimark.core.records import EvalResult, RecordError, load_records
 from laimark.core.runs import Run
+from laimark.evaluation.changes import classify_changes
 from laimark.evaluation.stats import paired_outcomes
 
 
@@ -30,11 +32,14 @@ class CompareConfig:
 
 def compare(config: CompareConfig) -> int:
     a_path, b_path = config.compare
-    a, b = outcomes(a_path), outcomes(b_path)
+    answers_a, answers_b = answers(a_path), answers(b_path)
+    a, b = ({t: passed for t, (passed, _) in x.items()} for x in (answers_a, answers_b))
     try:
         table = paired_outcomes(a, b)
     except ValueError as e:
         raise RecordError(f"{a_path} and {b_path}", 0, None, str(e)) from None
+    changed = {t: (answers_a[t][1], answers_b[t][1]) for t in table["gained"] + table["lost"]}
+    table["changes"] = classify_changes(changed)
     labels = (run_label(a_path), run_label(b_path))
     prefix = config.report or str(Path(a_path).with_name(f"{labels[0]}_vs_{labels[1]}"))
     md = markdown(table, labels, (a_path, b_path))
@@ -62,7 +67,12 @@ def run_label(path: str) -> str:
 
 def outcomes(path: str) -> dict[str, bool]:
     """task_id -> passed, from a results file with exactly one sample per task."""
-    out: dict[str, bool] = {}
+    return {t: passed for t, (passed, _) in answers(path).items()}
+
+
+def answers(path: str) -> dict[str, tuple[bool, str]]:
+    """task_id -> (passed, completion), from a results file with exactly one sample per task."""
+    out: dict[str, tuple[bool, str]] = {}
     for line, r in load_records(path, EvalResult):
         if r.task_id in out:
             raise RecordError(
@@ -71,7 +81,7 @@ def outcomes(path: str) -> dict[str, bool]:
                 "task_id",
                 f"{r.task_id} appears twice: compare needs one sample per task (a greedy run)",
             )
-        out[r.task_id] = r.passed
+        out[r.task_id] = (r.passed, r.completion)
     if not out:
         raise RecordError(path, 0, None, "no results in the file")
     return out
@@ -86,6 +96,12 @@ def markdown(t: dict, labels: tuple[str, str], paths: tuple[str, str]) -> str:
             f"{s['ci95'][0]:.3f}-{s['ci95'][1]:.3f} |"
         )
     delta = t["b"]["pass@1"] - t["a"]["pass@1"]
+    kinds = t["changes"]["tasks"]
+    counts = t["changes"]["counts"]
+
+    def listed(tasks: list[str]) -> str:
+        return ", ".join(f"{task} ({kinds[task]})" for task in tasks) or "none"
+
     return "\n".join(
         rows
         + [
@@ -94,9 +110,14 @@ def markdown(t: dict, labels: tuple[str, str], paths: tuple[str, str]) -> str:
             f"gained by {labels[1]} {len(t['gained'])}, lost {len(t['lost'])}; "
             f"difference {delta:+.3f}; McNemar exact p = {t['mcnemar_p']:.4g}.",
             "",
-            f"Gained: {', '.join(t['gained']) or 'none'}",
+            f"Changed verdicts by what changed in the answer: format only {counts['format']} "
+            f"(the same code once whitespace, fences, comments and trailing tests are set aside), "
+            f"same algorithm with a fix {counts['fix']}, different solution "
+            f"{counts['different']}.",
             "",
-            f"Lost: {', '.join(t['lost']) or 'none'}",
+            f"Gained: {listed(t['gained'])}",
+            "",
+            f"Lost: {listed(t['lost'])}",
             "",
         ]
     )

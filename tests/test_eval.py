@@ -6,6 +6,7 @@ is all the end-to-end and resume tests need.
 """
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -339,9 +340,12 @@ def test_compare_known_answer(tmp_path, capsys):
     assert main(["--compare", str(a), str(b), "--report", str(tmp_path / "cmp")]) == 0
     md = (tmp_path / "cmp.md").read_text()
     assert md == capsys.readouterr().out.rstrip("\n") + "\n"
-    assert "| a | `" in md and "5/10 | 0.500 | 0.237-0.763 |" in md
+    assert "| a | `" in md and "| 1 x 1 | 5/10 | 0.500 | 0.237-0.763 |" in md
     assert "9/10 | 0.900 | 0.596-0.982 |" in md
     assert "McNemar exact p = 0.2188" in md  # 2 * (C(6,0) + C(6,1)) / 2^6 = 14/64
+    # the sign-flip test on the 6 nonzero differences (five +1, one -1), exact: the patterns as
+    # extreme as |sum| = 4 are those with at most one sign against the majority: 2 * 7 of 64
+    assert "sign-flip permutation test, exact, 64 patterns: p = 0.2188" in md
     assert "Gained: HumanEval/5 (format), HumanEval/6 (format), HumanEval/7 (format)" in md
     assert "Lost: HumanEval/4 (format)" in md
     assert (tmp_path / "cmp.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -374,6 +378,54 @@ def test_compare_says_what_changed_in_each_changed_answer(tmp_path):
     assert meta["counts"]["changes"]["counts"] == {"format": 1, "fix": 1, "different": 1}
 
 
+def sampled_file(path: Path, rates: list[list[int]]) -> Path:
+    """Per task a list of outcomes (1 = passed), one line per sample."""
+    lines = [
+        json.dumps({"task_id": f"HumanEval/{i}", "completion": "", "passed": bool(o), "result": ""})
+        for i, outs in enumerate(rates)
+        for o in outs
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_compare_pools_sampled_runs_over_seeds(tmp_path):
+    # Arm A: two seeds; task rates (0.5, 0.0), (0.5, 0.5) -> pooled 0.5, 0.25.
+    a0 = sampled_file(tmp_path / "a0.jsonl", [[1, 0], [0, 0]])
+    a1 = sampled_file(tmp_path / "a1.jsonl", [[0, 1], [1, 0]])
+    b0 = sampled_file(tmp_path / "b0.jsonl", [[1, 1], [1, 0]])
+    b1 = sampled_file(tmp_path / "b1.jsonl", [[1, 1], [1, 1]])
+    rep = tmp_path / "cmp"
+    args = ["--compare", str(a0), str(a1), "--against", str(b0), str(b1), "--report", str(rep)]
+    assert main(args) == 0
+    t = json.loads((tmp_path / "cmp.json").read_text())
+    assert t["per_task"] == {"HumanEval/0": [0.5, 1.0], "HumanEval/1": [0.25, 0.75]}
+    assert t["difference"] == pytest.approx(0.5) and t["runs"] == [2, 2]
+    assert t["test"] == {"p": 0.5, "method": "exact", "permutations": 4, "nonzero": 2}
+    assert "mcnemar_p" not in t  # not greedy
+    md = (tmp_path / "cmp.md").read_text()
+    assert "| 2 x 2 | 3/8 |" in md and "averaged over each arm's runs" in md
+    assert main(args + ["--pool", "fisher"]) == 0
+    t = json.loads((tmp_path / "cmp.json").read_text())
+    # per pair of runs: differences (0.5, 0.5) and (0.5, 0.5): exact p = 0.5 each; Fisher of two
+    assert t["test"]["method"] == "fisher" and len(t["test"]["per_run"]) == 2
+    x = -2 * 2 * math.log(0.5)
+    assert t["test"]["p"] == pytest.approx(math.exp(-x / 2) * (1 + x / 2))
+
+
+def test_power_mode_reports_the_detectable_difference(tmp_path, capsys):
+    rates = [[1, 0, 1, 0, 0], [1, 1, 1, 1, 0], [0, 0, 0, 0, 1], [1, 1, 0, 0, 0]] * 10
+    base = sampled_file(tmp_path / "base.jsonl", rates)
+    args = ["--power", str(base), "--simulations", "40", "--effect", "0.1"]
+    assert main(args) == 0
+    r = json.loads((tmp_path / "base.jsonl.power.json").read_text())
+    assert r["tasks"] == 40 and r["samples_in_file"] == 5
+    dd = r["detectable_difference"]
+    assert set(dd) == {f"{n}x{k}" for n in (1, 5, 10, 20) for k in (1, 2, 3)}
+    assert dd["20x3"] < dd["1x1"]  # more samples, smaller detectable difference
+    assert "| 5 (the file) |" in capsys.readouterr().out
+
+
 def test_compare_default_report_sits_beside_a(tmp_path):
     a = results_file(tmp_path / "base.jsonl", "10")
     b = results_file(tmp_path / "r1.jsonl", "11")
@@ -388,7 +440,7 @@ def test_compare_needs_the_same_tasks(tmp_path, capsys):
     assert "different tasks" in capsys.readouterr().err
 
 
-def test_compare_needs_one_sample_per_task(tmp_path, capsys):
+def test_compare_needs_the_same_samples_for_every_task(tmp_path, capsys):
     a = results_file(tmp_path / "a.jsonl", "10")
     a.write_text(a.read_text() + a.read_text().splitlines(keepends=True)[0])
     b = results_file(tmp_path / "b.jsonl", "10")

@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from laimark.evaluation.stats import task_order
+
 EXACT_MAX_NONZERO = 20  # 2^20 sign patterns enumerated exactly; beyond, Monte Carlo
 PERMUTATIONS = 100_000  # Monte Carlo sign patterns (the p-value's resolution is 1e-5)
 BOOTSTRAP = 10_000  # bootstrap resamples
@@ -145,12 +147,7 @@ def paired_differences(a: dict[str, float], b: dict[str, float]) -> list[float]:
     if set(a) != set(b):
         odd = sorted(set(a) ^ set(b))[0]
         raise ValueError(f"the two arms cover different tasks (e.g. {odd} is in only one)")
-    return [b[t] - a[t] for t in sorted(a, key=_order)]
-
-
-def _order(task_id: str):
-    head, _, num = task_id.rpartition("/")
-    return (head, int(num)) if num.isdigit() else (task_id, -1)
+    return [b[t] - a[t] for t in sorted(a, key=task_order)]
 
 
 # ---------------------------------------------------------------- power by simulation

@@ -182,7 +182,7 @@ def summarize_results(
     return out
 
 
-def _task_order(task_id: str):
+def task_order(task_id: str):
     head, _, num = task_id.rpartition("/")
     return (head, int(num)) if num.isdigit() else (task_id, -1)
 
@@ -200,7 +200,7 @@ def paired_outcomes(a: dict[str, bool], b: dict[str, bool]) -> dict:
     (['T/2'], ['T/3'], 1, 0, 1.0)
     """
     if set(a) != set(b):
-        only = sorted(set(a) ^ set(b), key=_task_order)[0]
+        only = sorted(set(a) ^ set(b), key=task_order)[0]
         raise ValueError(
             f"the two runs cover different tasks ({len(a)} vs {len(b)}; e.g. {only} "
             "is in only one): a paired comparison needs the same tasks"
@@ -214,8 +214,8 @@ def paired_outcomes(a: dict[str, bool], b: dict[str, bool]) -> dict:
         }
         for x in (a, b)
     ]
-    lost = sorted((t for t in a if a[t] and not b[t]), key=_task_order)
-    gained = sorted((t for t in a if b[t] and not a[t]), key=_task_order)
+    lost = sorted((t for t in a if a[t] and not b[t]), key=task_order)
+    gained = sorted((t for t in a if b[t] and not a[t]), key=task_order)
     return {
         "tasks": n,
         "a": side[0],

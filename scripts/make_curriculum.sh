@@ -3,7 +3,10 @@
 # 0.5B writes problems in the execution-labelled mode and is calibrated against itself, in one
 # process (generate_and_calibrate_hf), until TARGET problems for training are in the window; the
 # held-out split (15% of in-window problems, by a stable hash) goes to the .heldout.jsonl beside it.
-# Harder variants are asked for every problem it solves at least --lo of the time.
+# Harder variants are asked for every problem it solves at least --lo of the time. Replies are cut
+# at 512 tokens, not 768: in a first run (2026-12-04) the second code block of every reply ended
+# within about 470 tokens, and 58% of the text came after the last code fence (prose); a batch runs
+# until its longest reply stops, so the budget sets the time of every round.
 #
 # Resumable: every step passes --resume, so rerunning the script (in a later session too) picks up
 # where it stopped. Hours on 2 CPU cores; run it in the background under the heavy-job lock:
@@ -23,7 +26,8 @@ mkdir -p "$OUT"
 
 t0=$(date +%s)
 "$BIN/python" -m laimark.generate_and_calibrate_hf --target "$TARGET" --max_attempts 3000 \
-    --seed 0 --harder_variants --round_size 8 --output "$OUT/calibrated.jsonl" --resume
+    --seed 0 --harder_variants --round_size 8 --gen_max_new_tokens 512 \
+    --output "$OUT/calibrated.jsonl" --resume
 code=$?
 echo "pipeline exit $code, session wall $(( $(date +%s) - t0 ))s"
 [ "$code" -eq 0 ] || exit "$code"

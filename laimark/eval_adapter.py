@@ -150,6 +150,13 @@ def parse_args(argv):
     )
     g.add_argument("--resume", action="store_true", help="continue an interrupted --output")
     g.add_argument("--limit", type=int, help="only the first N HumanEval tasks")
+    p.add_argument(
+        "--benchmark",
+        metavar="FILE",
+        help="generate and score: tasks from this JSONL instead of HumanEval: HumanEval's format "
+        "(task_id, prompt, entry_point, canonical_solution, test) or EvalPlus's HumanEval+ "
+        "(base_input, plus_input, atol: outputs compared with the canonical solution's)",
+    )
     g.add_argument(
         "--save_every",
         type=int,

@@ -454,3 +454,60 @@ def test_no_adapter_outside_generation_is_refused(tmp_path, capsys):
     assert main(["--compare", str(a), str(b), "--no_adapter"]) == 2
     assert "--no_adapter has no effect with --compare" in capsys.readouterr().err
     assert not (tmp_path / "a_vs_b.md").exists()
+
+
+# ---------------------------------------------------------------- a benchmark file of one's own
+PLUS = str(Path(__file__).resolve().parent / "data" / "humaneval_plus_sample.jsonl")
+
+
+def test_evalplus_format_is_judged_against_the_canonical_outputs(tmp_path):
+    """EvalPlus's HumanEval+ format: base_input + plus_input, expected outputs from the
+    canonical solution, floats within atol (tests/data/humaneval_plus_sample.jsonl)."""
+    pairs = [
+        ("Plus/0", "    return a + b\n"),
+        ("Plus/0", "    return a + b if abs(a) < 1000 else 0\n"),  # passes base_input only
+        ("Plus/1", "    return sum(xs) / len(xs) + 1e-9\n"),  # within atol
+        ("Plus/1", "    return sum(xs) / len(xs) + 0.01\n"),
+        ("Plus/2", "    xs.sort()\n    return xs\n"),  # sorts in place: still right
+        ("Plus/2", "    return xs\n"),
+    ]
+    results = scored(tmp_path, pairs, "--benchmark", PLUS)
+    assert [r["passed"] for r in results] == [True, False, True, False, True, False]
+    assert "input 2: got 0, expected 999999999997" in results[1]["result"]
+    meta = json.loads((tmp_path / "samples.jsonl_results.jsonl.meta.json").read_text())
+    assert meta["benchmark"]["name"] == "humaneval_plus_sample" and meta["benchmark"]["sha256"]
+
+
+def test_a_benchmark_file_in_humaneval_format_is_used_as_it_is(tmp_path):
+    row = {
+        "task_id": "Mine/0",
+        "prompt": "def inc(x):\n",
+        "entry_point": "inc",
+        "canonical_solution": "    return x + 1\n",
+        "test": "def check(candidate):\n    assert candidate(1) == 2\n",
+    }
+    bench = tmp_path / "mine.jsonl"
+    bench.write_text(json.dumps(row) + "\n")
+    results = scored(tmp_path, [("Mine/0", "    return x + 1\n")], "--benchmark", str(bench))
+    assert results[0]["passed"]
+
+
+def test_a_bad_benchmark_file_names_file_line_and_field(tmp_path, capsys):
+    bench = tmp_path / "bad.jsonl"
+    bench.write_text(
+        json.dumps(
+            {
+                "task_id": "B/0",
+                "prompt": "def f():\n",
+                "entry_point": "f",
+                "canonical_solution": "    return 1\n",
+                "base_input": [1, 2],
+            }
+        )
+        + "\n"
+    )
+    samples = write_samples(tmp_path / "s.jsonl", [("B/0", "    return 1\n")])
+    assert main(["--samples", str(samples), "--benchmark", str(bench)]) == 2
+    assert (
+        f"{bench}:1: field 'base_input' must be a list of argument lists" in capsys.readouterr().err
+    )

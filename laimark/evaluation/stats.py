@@ -179,6 +179,10 @@ def summarize_results(
         interval = mean_interval([c / n for n, c in counts], confidence)
         out["pass@1_ci_method"] = "normal over tasks"
     out["pass@1_ci95"] = list(interval)
+    # Per-task rates, the unit of the paired tests (laimark-eval --compare, --power).
+    out["pass_rate_by_task"] = {
+        t: sum(v) / len(v) for t, v in sorted(by_task.items(), key=lambda kv: task_order(kv[0]))
+    }
     return out
 
 

@@ -379,3 +379,16 @@ def test_heartbeat_redraws_between_updates():
     with Heartbeat(bar, lambda: calls.append(1) or {"n": len(calls)}, every=0.05):
         time.sleep(0.3)
     assert len(bar.posts) >= 4 and bar.posts[-1]["n"] == len(calls)
+
+
+def test_a_reply_cut_off_by_the_token_budget_keeps_the_inputs_before_the_cut():
+    text = (
+        '```python\ndef add(a: int, b: int) -> int:\n    """Sum."""\n    return a + b\n\n'
+        "def test_add():\n    test_cases = [\n        ((1, 2), 3),\n        ((0, 0), 0),\n"
+        "        ((5, -"
+    )
+    assert parse_labelled_reply(text).calls == ["add(1, 2)", "add(0, 0)"]
+    # a closed block is not mended: its broken code stays out
+    closed = text + "\n```\nThat is all.\n"
+    with pytest.raises(ParseError):
+        parse_labelled_reply(closed)

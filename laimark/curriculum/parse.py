@@ -45,28 +45,93 @@ class ParseError(ValueError):
 # ---------------------------------------------------------------- finding code
 def code_segments(text: str) -> list[str]:
     """Every maximal stretch of lines that parses as Python, in reply order: inside each fenced
-    block, and in the text between blocks (prose lines are skipped)."""
+    block, and in the text between blocks (prose lines are skipped). Where the reply was cut off
+    by the token budget inside code, its last stretch is mended: the unfinished last lines are
+    dropped and the brackets left open are closed (a list of test inputs cut in the middle keeps
+    the items before the cut)."""
     text, pieces, pos = strip_think(text), [], 0
+    cut = False
     for match in _FENCE.finditer(text):
         pieces += [text[pos : match.start()], match.group(2)]
         pos = match.end()
+        cut = not text[: match.end()].endswith("```")  # the block ran to the end of the reply
     pieces.append(text[pos:])
     segments = []
-    for piece in pieces:
-        segments.extend(_parsable_runs(textwrap.dedent(piece).splitlines()))
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1 or (cut and i == len(pieces) - 2)
+        segments.extend(_parsable_runs(textwrap.dedent(piece).splitlines(), mend=last))
     return segments
 
 
-def _parsable_runs(lines: list[str]) -> list[str]:
+def _parsable_runs(lines: list[str], mend: bool = False) -> list[str]:
     runs, i = [], 0
     while i < len(lines):
-        end = _longest_parse(lines, i) if _SEGMENT_START.match(lines[i]) else None
+        start = _SEGMENT_START.match(lines[i])
+        end = _longest_parse(lines, i) if start else None
         if end is None:
+            mended = _mended(lines[i:]) if mend and start else None
+            if mended is not None:
+                runs.append(mended)
+                break
             i += 1
             continue
         runs.append("\n".join(lines[i:end]) + "\n")
         i = end
     return runs
+
+
+MEND_LINES = 3  # unfinished lines dropped at most when mending a cut-off reply
+
+
+def _mended(lines: list[str]) -> str | None:
+    """The lines, cut off at the end, made to parse: drop up to MEND_LINES trailing lines and
+    close the brackets still open; None if that does not parse."""
+    for drop in range(1, min(MEND_LINES, len(lines) - 1) + 1):
+        text = "\n".join(lines[:-drop])
+        closers = _open_brackets(text)
+        if closers is None:
+            continue
+        candidate = text + ("\n" + closers if closers else "") + "\n"
+        try:
+            ast.parse(candidate)
+        except (SyntaxError, ValueError):
+            continue
+        return candidate
+    return None
+
+
+_QUOTES = ("'''", '"""', "'", '"')
+
+
+def _open_brackets(text: str) -> str | None:
+    """The closers of the brackets open at the end of `text`, innermost first; None if the text
+    ends inside a string or closes a bracket it never opened."""
+    pairs, stack, quote, i = {"(": ")", "[": "]", "{": "}"}, [], None, 0
+    while i < len(text):
+        c = text[i]
+        if quote:
+            if c == "\\":
+                i += 2
+                continue
+            if text.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+        elif c == "#":
+            i = text.find("\n", i)
+            i = len(text) if i < 0 else i
+            continue
+        elif c in "'\"":
+            quote = next(q for q in _QUOTES if text.startswith(q, i))
+            i += len(quote)
+            continue
+        elif c in pairs:
+            stack.append(pairs[c])
+        elif c in ")]}":
+            if not stack or stack.pop() != c:
+                return None
+        i += 1
+    return None if quote else "".join(reversed(stack))
 
 
 def _longest_parse(lines: list[str], start: int) -> int | None:

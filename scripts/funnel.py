@@ -46,7 +46,9 @@ def _only_new(attempt: dict) -> bool:
     old = codes - NEW_CODES
     if old == {"humaneval_overlap"}:
         notes = [n for n in attempt.get("notes", []) if n.startswith("humaneval_overlap")]
-        return bool(notes) and all(any(e in n for e in NEW_OVERLAP_EVIDENCE) for n in notes)
+        # one note joins every reason with "; ": each reason must be new evidence
+        reasons = [r for n in notes for r in n.removeprefix("humaneval_overlap:").split("; ")]
+        return bool(reasons) and all(any(e in r for e in NEW_OVERLAP_EVIDENCE) for r in reasons)
     return not old
 
 

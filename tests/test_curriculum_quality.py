@@ -392,3 +392,80 @@ def test_a_reply_cut_off_by_the_token_budget_keeps_the_inputs_before_the_cut():
     closed = text + "\n```\nThat is all.\n"
     with pytest.raises(ParseError):
         parse_labelled_reply(closed)
+
+
+# ---------------------------------------------------------------- edge cases found in review
+def test_a_documented_class_is_never_the_entry_point():
+    text = (
+        '```python\ndef helper(x: int) -> int:\n    """Double."""\n    return 2 * x\n\n'
+        'class Counter:\n    """Counts things."""\n    def add(self, x):\n        return x\n\n'
+        "test_inputs = [(1,), (2,)]\n```\n"
+    )
+    assert parse_labelled_reply(text).problem.entry_point == "helper"
+
+
+def test_two_points_are_two_arguments_not_an_argument_and_a_result():
+    text = (
+        '```python\ndef manhattan(p: tuple, q: tuple) -> int:\n    """Distance."""\n'
+        "    return abs(p[0] - q[0]) + abs(p[1] - q[1])\n```\n"
+        "```python\ntest_inputs = [((1, 2), (3, 4)), ((0, 0), (5, 5))]\n```\n"
+    )
+    assert parse_labelled_reply(text).calls == [
+        "manhattan((1, 2), (3, 4))",
+        "manhattan((0, 0), (5, 5))",
+    ]
+
+
+def test_a_function_cut_short_is_not_mended_into_a_reference():
+    text = (
+        "```python\ntest_inputs = [(1,), (2,)]\n\ndef f(x: int) -> int:\n"
+        '    """Double, then add."""\n    y = 2 * x\n    return y + (1'
+    )
+    with pytest.raises(ParseError):
+        parse_labelled_reply(text)
+
+
+def test_constants_the_kept_constants_use_are_kept():
+    text = (
+        "```python\nMOD = 10**9 + 7\nLIMIT = MOD - 1\nEXPECTED = [1, 2]\n\n"
+        'def f(x: int) -> int:\n    """Mod it."""\n    return x % LIMIT\n```\n'
+        "```python\ntest_inputs = [(1,), (2,)]\n```\n"
+    )
+    prompt = parse_labelled_reply(text).problem.prompt
+    assert "MOD = " in prompt and "LIMIT = " in prompt and "EXPECTED" not in prompt
+
+
+@pytest.mark.parametrize("doc", ['"""Return π·x."""', '"""Doublé\n    é"""', '"Return x."'])
+def test_examples_go_into_any_triple_quoted_docstring(doc):
+    from laimark.curriculum.label import with_examples
+
+    src = f"def f(x):\n    {doc}\n"
+    p = Problem(prompt=src, tests="", solution=src + "    return 1\n", entry_point="f")
+    q = with_examples(p, [("f(1)", "2")])
+    compile(q.solution, "q", "exec")
+    assert (">>> f(1)" in q.prompt) == doc.startswith('"""')
+
+
+def test_docstring_examples_through_print_and_continuation_lines():
+    doc = "Sum.\n\n>>> print(f([1, 2]))\n3\n>>> f([1, 2,\n...    3])\n6\n"
+    assert doc_examples(doc, "f") == [("f([1, 2])", "3"), ("f([1, 2, 3])", "6")]
+
+
+def test_nan_results_are_not_taken_for_hash_seed_dependence():
+    from laimark.curriculum.label import same
+
+    assert same(float("nan"), float("nan")) and not same(1, True)
+
+
+def test_fewer_than_four_samples_are_drawn_at_once(sandbox):
+    config = cal.CalibrationConfig(n_samples=2)
+    assert config.schedule == "sequential"
+    # with n = 2 a first stage of 1 would always stop: both samples are drawn
+    from scripted import ScriptedSampler
+
+    p = Problem(prompt='def f(x):\n    """x."""\n', tests="assert f(1) == 1\n", entry_point="f")
+    sampler = ScriptedSampler(
+        solve={"f": ("def f(x):\n    return x\n", "def f(x):\n    return 0\n", 1)}
+    )
+    m = cal.measure(p, sampler, sandbox, config, seed=0)
+    assert m["samples"] == 2 and m["n_passed"] == 1

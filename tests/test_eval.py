@@ -451,7 +451,8 @@ def test_power_mode_reports_the_detectable_difference(tmp_path, capsys):
     assert r["tasks"] == 40 and r["samples_in_file"] == 5
     dd = r["detectable_difference"]
     assert set(dd) == {f"{n}x{k}" for n in (1, 5, 10, 20) for k in (1, 2, 3)}
-    assert dd["20x3"] < dd["1x1"]  # more samples, smaller detectable difference
+    # more samples, smaller detectable difference (None: not detected even at the largest gain)
+    assert dd["20x3"] is not None and (dd["1x1"] is None or dd["20x3"] < dd["1x1"])
     assert "| 5 (the file) |" in capsys.readouterr().out
 
 
@@ -540,3 +541,14 @@ def test_a_bad_benchmark_file_names_file_line_and_field(tmp_path, capsys):
     assert (
         f"{bench}:1: field 'base_input' must be a list of argument lists" in capsys.readouterr().err
     )
+
+
+def test_compare_usage_errors_name_the_problem(tmp_path, capsys):
+    a0 = sampled_file(tmp_path / "a0.jsonl", [[1, 0], [0, 0]])
+    a1 = sampled_file(tmp_path / "a1.jsonl", [[0, 1]])  # one task short
+    b0 = sampled_file(tmp_path / "b0.jsonl", [[1, 1], [1, 0]])
+    args = ["--compare", str(a0), str(a1), "--against", str(b0)]
+    assert main(args + ["--pool", "fisher"]) == 2
+    assert "--pool fisher pairs run i of A with run i of B: 2 and 1" in capsys.readouterr().err
+    assert main(args) == 2
+    assert "arm A: run 2 covers other tasks than run 1" in capsys.readouterr().err

@@ -189,7 +189,9 @@ def measure(problem: Problem, sampler, sandbox, config: CalibrationConfig, seed:
     # Sequential: the first half, and the rest only if it was neither all failures nor all
     # passes (a 0/4 or 4/4 problem is outside any useful window with high probability).
     # Stage 1 draws the same samples as the first half of a fixed run.
-    first = max(1, config.n_samples // 2) if config.schedule == "sequential" else config.n_samples
+    # With fewer than 4 samples a first stage of 1 is always all-or-nothing: no early stop then.
+    sequential = config.schedule == "sequential" and config.n_samples >= 4
+    first = config.n_samples // 2 if sequential else config.n_samples
     stages = [(first, base), (config.n_samples - first, item_seed(base, "stage", 2))]
     completions, verdicts = [], []
     for n, stage_seed in stages:

@@ -64,7 +64,9 @@ def assertion(call: str, value) -> str:
 
 
 def same(a, b) -> bool:
-    """Equal by value and of the same type at the top (True is not 1 here)."""
+    """Equal by value and of the same type at the top (True is not 1 here); NaN is NaN."""
+    if type(a) is float and type(b) is float and math.isnan(a) and math.isnan(b):
+        return True
     return type(a) is type(b) and a == b
 
 
@@ -211,10 +213,14 @@ def _add_to_docstring(source: str, entry: str, examples) -> str | None:
     if not (isinstance(doc, ast.Constant) and isinstance(doc.value, str)):
         return None
     lines = source.splitlines(keepends=True)
-    indent = " " * doc.col_offset
+    indent = " " * len(lines[doc.lineno - 1].encode()[: doc.col_offset].decode())
     block = "".join(f"{indent}>>> {call}\n{indent}{text}\n" for call, text in examples)
     last = lines[doc.end_lineno - 1]
-    closing = doc.end_col_offset - 3  # where the closing quotes start on the last line
+    # ast's offsets count UTF-8 bytes; the closing quotes must be a triple to hold new lines.
+    end = len(last.encode()[: doc.end_col_offset].decode())
+    if last[end - 3 : end] not in ('"""', "'''"):
+        return None
+    closing = end - 3  # where the closing quotes start on the last line
     if last[:closing].strip():  # text before the closing quotes: `"""Sum."""`
         new_last = last[:closing] + "\n\n" + block + indent + last[closing:]
     else:

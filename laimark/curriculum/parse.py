@@ -84,20 +84,31 @@ MEND_LINES = 3  # unfinished lines dropped at most when mending a cut-off reply
 
 
 def _mended(lines: list[str]) -> str | None:
-    """The lines, cut off at the end, made to parse: drop up to MEND_LINES trailing lines and
-    close the brackets still open; None if that does not parse."""
-    for drop in range(1, min(MEND_LINES, len(lines) - 1) + 1):
-        text = "\n".join(lines[:-drop])
+    """The lines, cut off at the end, made to parse: drop up to MEND_LINES trailing lines (none
+    first) and close the brackets still open; None if that does not parse, or if what was cut is
+    not test material (an input list, asserts or prints, a test function): a function cut short
+    would become a reference solution that does something else."""
+    for drop in range(0, min(MEND_LINES, len(lines) - 1) + 1):
+        text = "\n".join(lines[: len(lines) - drop])
         closers = _open_brackets(text)
         if closers is None:
             continue
         candidate = text + ("\n" + closers if closers else "") + "\n"
         try:
-            ast.parse(candidate)
+            tree = ast.parse(candidate)
         except (SyntaxError, ValueError):
             continue
-        return candidate
+        return candidate if tree.body and _is_test_material(tree.body[-1]) else None
     return None
+
+
+def _is_test_material(node: ast.AST) -> bool:
+    if isinstance(node, (ast.Assert, ast.Expr)):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return any(isinstance(t, ast.Name) and _INPUT_NAME.match(t.id) for t in targets)
+    return isinstance(node, ast.FunctionDef) and node.name.startswith(("test", "check"))
 
 
 _QUOTES = ("'''", '"""', "'", '"')
@@ -311,6 +322,7 @@ def _solution(parts: _Parts, entry: str) -> str:
 # ---------------------------------------------------------------- execution-labelled replies
 _INPUT_NAME = re.compile(r"(?i)^(test_)?(inputs?|cases|test_cases|examples)$")
 _EXAMPLE = re.compile(r"^\s*>>>\s?(.*)$")
+_CONTINUED = re.compile(r"^\s*\.\.\.\s?(.*)$")
 
 
 @dataclass
@@ -382,24 +394,22 @@ def _input_lists(segments: list[str]) -> list[tuple[str, list[ast.expr]]]:
 
 
 def _keep_what_the_entry_uses(parts: _Parts, entry: str) -> None:
-    """Drop the functions and constants the entry point does not use, even indirectly: in a
-    labelled reply they are the model's test drivers and its lists of expected outputs, which
-    would otherwise be shown to the solver in the prompt."""
+    """Drop the functions and constants the entry point does not use, even indirectly (through
+    other functions or constants): in a labelled reply they are the model's test drivers and
+    its lists of expected outputs, which would otherwise be shown to the solver in the prompt."""
+    constants = {name: src for src in parts.constants for name in _assigned(src)}
     needed, todo = {entry}, [entry]
     while todo:
-        node = parts.functions[todo.pop()][0]
+        name = todo.pop()
+        node = parts.functions[name][0] if name in parts.functions else ast.parse(constants[name])
         for n in ast.walk(node):
-            if isinstance(n, ast.Name) and n.id in parts.functions and n.id not in needed:
+            if not isinstance(n, ast.Name) or n.id in needed:
+                continue
+            if n.id in parts.functions or n.id in constants:
                 needed.add(n.id)
                 todo.append(n.id)
-    used = {
-        n.id
-        for name in needed
-        for n in ast.walk(parts.functions[name][0])
-        if isinstance(n, ast.Name)
-    }
     parts.functions = {k: v for k, v in parts.functions.items() if k in needed}
-    parts.constants = [c for c in parts.constants if _assigned(c) & used]
+    parts.constants = [c for c in parts.constants if _assigned(c) & needed]
 
 
 def _assigned(src: str) -> set[str]:
@@ -427,7 +437,14 @@ def _list_calls(entry: str, elements: list[ast.expr], arity) -> list[str | None]
     if len(lengths) == 1 and (k := next(iter(lengths))) >= 2:
         firsts = [e.elts[0] for e in elements]
         argument_tuples = all(isinstance(f, ast.Tuple) and fits(len(f.elts)) for f in firsts)
-        if k == 2 and (not fits(2) or argument_tuples):
+        # ((1, 2), (3, 4)) for f(p, q) is two points, not arguments and a result: when the second
+        # items have the shape of the first, the direct reading wins.
+        same_shape = all(
+            isinstance(e.elts[1], ast.Tuple) and len(e.elts[1].elts) == len(e.elts[0].elts)
+            for e in elements
+            if isinstance(e.elts[0], ast.Tuple)
+        )
+        if k == 2 and (not fits(2) or (argument_tuples and not same_shape)):
             return [_call(entry, f, arity) for f in firsts]
         if not fits(k) and fits(k - 1):
             return [_call(entry, ast.Tuple(e.elts[:-1], ast.Load()), arity) for e in elements]
@@ -442,7 +459,11 @@ def _literal_args(call: ast.Call, known: set[str]) -> bool:
 
 def _labelled_entry(parts: _Parts, lists) -> str:
     """The documented function with a body; if several, the one the reply calls most."""
-    documented = [n for n in parts.documented if _has_body(parts.functions[n][0])]
+    documented = [
+        n
+        for n, (node, _) in parts.documented.items()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _has_body(node)
+    ]
     if not documented:
         if not parts.functions:
             raise ParseError("no_function", "the reply defines no function")
@@ -516,25 +537,42 @@ def _call(entry: str, element: ast.expr, arity: tuple[int, int | None]) -> str |
 
 
 def doc_examples(doc: str, entry: str) -> list[tuple[str, str]]:
-    """The `>>> entry(...)` examples of a docstring with the result written under each."""
+    """The `>>> entry(...)` examples of a docstring with the result written under each. A call
+    continued on `...` lines is joined; `>>> print(entry(...))` counts as the call itself."""
     lines, out = doc.splitlines(), []
     for i, line in enumerate(lines):
         match = _EXAMPLE.match(line)
         if not match or not re.search(rf"\b{re.escape(entry)}\s*\(", match.group(1)):
             continue
+        call, rest = match.group(1), lines[i + 1 :]
+        while rest and _CONTINUED.match(rest[0]):
+            call += "\n" + _CONTINUED.match(rest[0]).group(1)
+            rest = rest[1:]
         expected = []
-        for nxt in lines[i + 1 :]:
+        for nxt in rest:
             if not nxt.strip() or _EXAMPLE.match(nxt):
                 break
             expected.append(nxt.strip())
         if expected:
-            call = match.group(1).strip()
-            try:  # the form the input list's calls have, so that the two deduplicate
-                call = ast.unparse(ast.parse(call, mode="eval").body)
-            except SyntaxError:
-                pass
-            out.append((call, " ".join(expected)))
+            out.append((_normal_call(call.strip()), " ".join(expected)))
     return out
+
+
+def _normal_call(call: str) -> str:
+    """The form the input list's calls have, so that the two deduplicate; print(x) is x."""
+    try:
+        node = ast.parse(call, mode="eval").body
+    except SyntaxError:
+        return call
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "print"
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        node = node.args[0]
+    return ast.unparse(node)
 
 
 def _rename_candidate(test: str, entry_point: str) -> str:

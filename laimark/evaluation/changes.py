@@ -16,6 +16,7 @@ compared after normalisation:
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from collections import Counter
@@ -36,8 +37,9 @@ def code_of(answer: str) -> str:
     return "\n".join(blocks) if blocks else text
 
 
-def tokens(answer: str) -> list[str]:
-    """The answer's code as tokens: no whitespace, indentation, comments or trailing tests."""
+def _code_lines(answer: str) -> list[str]:
+    """The answer's code lines without trailing test code (top-level asserts, prints, a
+    `__main__` block)."""
     kept, in_main = [], False
     for line in code_of(answer).splitlines():
         if _TRAILING.match(line):
@@ -46,8 +48,26 @@ def tokens(answer: str) -> list[str]:
         if in_main and (line.startswith((" ", "\t")) or not line.strip()):
             continue
         in_main = False
-        kept.append(line.split("#", 1)[0] if "#" in line and not _in_string(line) else line)
+        kept.append(line)
+    return kept
+
+
+def tokens(answer: str) -> list[str]:
+    """The answer's code as tokens: no whitespace, indentation, comments or trailing tests."""
+    kept = [
+        line.split("#", 1)[0] if "#" in line and not _in_string(line) else line
+        for line in _code_lines(answer)
+    ]
     return _TOKEN.findall("\n".join(kept))
+
+
+def _tree(answer: str) -> str | None:
+    """The syntax tree of the answer's code without its trailing tests (None if it does not
+    parse, as a body-only answer does not)."""
+    try:
+        return ast.dump(ast.parse("\n".join(_code_lines(answer))))
+    except (SyntaxError, ValueError):
+        return None
 
 
 def _in_string(line: str) -> bool:
@@ -68,7 +88,12 @@ def classify(a: str, b: str) -> str:
     """
     ta, tb = tokens(a), tokens(b)
     if ta == tb:
-        return "format"
+        # Same tokens, but indentation can move a statement in or out of a block: where both
+        # answers parse, "format" needs the same syntax tree too.
+        trees = [_tree(x) for x in (a, b)]
+        if None in trees or trees[0] == trees[1]:
+            return "format"
+        return "fix"
     ratio = difflib.SequenceMatcher(None, ta, tb, autojunk=False).ratio()
     return "fix" if ratio >= SAME_ALGORITHM else "different"
 

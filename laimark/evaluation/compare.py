@@ -1,8 +1,10 @@
-"""laimark-eval's compare mode: two greedy results files of the same tasks, paired.
+"""laimark-eval's compare mode: results files of the same tasks, one or more runs per arm, paired.
 
-Per-task gained/lost, pass@1 with 95% Wilson intervals, McNemar's exact test, and for each task
-whose verdict changed what changed in the answer (`evaluation.changes`: format only, a fix, or a
-different solution); written as a Markdown table and a PNG, each with its sidecar.
+Per-task pass rates (pooled over an arm's runs), the sign-flip permutation test on their
+differences with a bootstrap interval (`evaluation.paired`), and for two greedy files also
+pass@1 with Wilson intervals, gained/lost tasks, McNemar's exact test and what changed in each
+changed answer (`evaluation.changes`: format only, a fix, or a different solution); written as
+Markdown, JSON and a PNG, each with its sidecar.
 """
 
 from __future__ import annotations
@@ -49,6 +51,11 @@ class CompareConfig:
                 "--compare takes two results files, or arm A's files with --against B's",
             )
         check(self.pool in POOLS, f"--pool must be one of {', '.join(POOLS)}")
+        a, b = self.arms()
+        check(
+            self.pool != "fisher" or len(a) == len(b),
+            f"--pool fisher pairs run i of A with run i of B: {len(a)} and {len(b)} files given",
+        )
         check(self.permutations >= 100, "--permutations must be >= 100")
 
     def arms(self) -> tuple[list[str], list[str]]:
@@ -91,8 +98,7 @@ def compare_arms(runs_a: list[dict], runs_b: list[dict], config: CompareConfig) 
     `pool="fisher"`, the p-value is instead Fisher's combination of one test per pair of runs
     (run i of A against run i of B). With one greedy run per arm, also McNemar's exact test,
     the gained and lost tasks and what changed in each changed answer."""
-    rates_a = pool_rates([_rates(r) for r in runs_a])
-    rates_b = pool_rates([_rates(r) for r in runs_b])
+    rates_a, rates_b = _pooled(runs_a, "A"), _pooled(runs_b, "B")
     diffs = paired_differences(rates_a, rates_b)
     tasks = sorted(rates_a, key=task_order)
     out: dict = {
@@ -106,7 +112,6 @@ def compare_arms(runs_a: list[dict], runs_b: list[dict], config: CompareConfig) 
         "pool": config.pool,
     }
     if config.pool == "fisher":
-        check(len(runs_a) == len(runs_b), "--pool fisher pairs run i of A with run i of B")
         tests = [
             sign_flip_test(
                 paired_differences(_rates(ra), _rates(rb)), config.permutations, config.seed + i
@@ -134,6 +139,13 @@ def compare_arms(runs_a: list[dict], runs_b: list[dict], config: CompareConfig) 
         }
         out["changes"] = classify_changes(changed)
     return out
+
+
+def _pooled(runs: list[dict], arm: str) -> dict[str, float]:
+    try:
+        return pool_rates([_rates(r) for r in runs])
+    except ValueError as e:
+        raise ValueError(f"arm {arm}: {e}") from None
 
 
 def _rates(run: dict) -> dict[str, float]:

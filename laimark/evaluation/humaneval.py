@@ -64,7 +64,8 @@ def check(candidate):
                 return False
             if _math.isnan(want) and _math.isnan(got):
                 return True
-            return _math.isclose(got, want, rel_tol=1e-07, abs_tol=max(_atol, 1e-09))
+            # EvalPlus's rule: floats within atol, 1e-6 when the task gives 0, rtol 1e-7.
+            return _math.isclose(got, want, rel_tol=1e-07, abs_tol=_atol or 1e-06)
         if isinstance(want, (list, tuple)) and isinstance(got, (list, tuple)):
             return type(got) is type(want) and len(got) == len(want) and all(
                 _close(g, w) for g, w in zip(got, want)

@@ -56,7 +56,8 @@ def sign_flip_test(
     1.0
     """
     np = _np()
-    d = np.asarray([x for x in diffs if x != 0], dtype=float)
+    # Rates pooled over seeds can differ by one float step where they are equal: that is 0.
+    d = np.asarray([x for x in diffs if abs(x) > 1e-12], dtype=float)
     if d.size == 0:
         return {"p": 1.0, "method": "exact", "permutations": 1, "nonzero": 0}
     observed = abs(d.sum())
@@ -155,7 +156,7 @@ def shifted(base: Sequence[float], delta: float) -> list[float]:
     """Per-task rates raised by `delta` on average, each in proportion to its headroom
     (p + delta (1 - p) / (1 - mean p)), so that no rate leaves [0, 1] for delta <= 1 - mean."""
     mean = sum(base) / len(base)
-    if not 0 <= delta <= 1 - mean:
+    if mean >= 1 or not 0 <= delta <= 1 - mean:
         raise ValueError(f"a mean gain of {delta} does not fit above a mean rate of {mean:.3f}")
     return [p + delta * (1 - p) / (1 - mean) for p in base]
 
@@ -198,10 +199,10 @@ def detectable_difference(
     resolution: float = 0.0025,
 ) -> float:
     """The smallest mean gain detected with power >= `target` (bisection on `power`, to
-    `resolution`); the largest gain that fits if even that is not enough."""
+    `resolution`); None if even the largest gain that fits above the base is not."""
     lo, hi = 0.0, 1 - sum(base) / len(base)
-    if power(base, hi, samples, seeds, alpha, simulations, seed=seed) < target:
-        return hi
+    if hi <= 0 or power(base, hi, samples, seeds, alpha, simulations, seed=seed) < target:
+        return None
     while hi - lo > resolution:
         mid = (lo + hi) / 2
         if power(base, mid, samples, seeds, alpha, simulations, seed=seed) >= target:

@@ -57,9 +57,8 @@ def power_report(config: PowerConfig) -> int:
     with tqdm(total=len(grid) * len(SEEDS) + len(SEEDS), desc="power", unit="setting") as bar:
         for n in grid:
             for k in SEEDS:
-                table[f"{n}x{k}"] = round(
-                    detectable_difference(rates, n, k, TARGET, ALPHA, sims, config.seed), 4
-                )
+                found = detectable_difference(rates, n, k, TARGET, ALPHA, sims, config.seed)
+                table[f"{n}x{k}"] = None if found is None else round(found, 4)
                 bar.update()
         for k in SEEDS:
             needed[str(k)] = next(
@@ -97,11 +96,16 @@ def power_report(config: PowerConfig) -> int:
     return EXIT_OK
 
 
+def _cell(found: float | None, r: dict) -> str:
+    """A detectable difference, or '>' the largest gain that fits when none is detected."""
+    return f"{found:.3f}" if found is not None else f"> {1 - r['base_pass@1']:.3f}"
+
+
 def markdown(r: dict, grid: list[int]) -> str:
     head = "| samples per task | " + " | ".join(f"{k} seed{'s' * (k > 1)}" for k in SEEDS) + " |"
     rows = [head, "|---" * (len(SEEDS) + 1) + "|"]
     for n in grid:
-        cells = " | ".join(f"{r['detectable_difference'][f'{n}x{k}']:.3f}" for k in SEEDS)
+        cells = " | ".join(_cell(r["detectable_difference"][f"{n}x{k}"], r) for k in SEEDS)
         rows.append(f"| {n}{' (the file)' if n == r['samples_in_file'] else ''} | {cells} |")
     need = ", ".join(
         f"{k} seed{'s' * (int(k) > 1)}: {n if n is not None else f'more than {SAMPLES_SEARCH[-1]}'}"

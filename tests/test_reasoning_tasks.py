@@ -1,0 +1,112 @@
+"""Deduction and abduction task types (laimark.tasks.reasoning): derivation from verified problems
+and the judges on right, wrong, unparseable and hostile answers, in the real sandbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from laimark.core.records import Problem, load_records
+from laimark.core.solve import SolveFormat
+from laimark.execution.sandbox import Sandbox
+from laimark.tasks.reasoning import (
+    AbductionTask,
+    DeductionTask,
+    answer_text,
+    derive_items,
+    literal_call,
+)
+
+FMT = SolveFormat()
+TYPES = {"deduction": DeductionTask(), "abduction": AbductionTask()}
+
+
+def task_type(kind):
+    return TYPES[kind]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(workers=2) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def items(sandbox):
+    problems = [p for _, p in load_records("data/examples/calibrated.jsonl", Problem)]
+    return derive_items(problems, sandbox, per_problem=2)
+
+
+def first(items, kind):
+    return next(i for i in items if i.problem_type == kind)
+
+
+def test_items_of_both_types_come_from_execution(items):
+    kinds = [i.problem_type for i in items]
+    assert kinds.count("deduction") == kinds.count("abduction") > 0
+    d = first(items, "deduction")
+    assert set(d.extra) >= {"dd_code", "dd_func_name", "dd_input", "dd_expected"}
+    assert d.extra["source_entry_point"] == d.extra["dd_func_name"]
+    # written back in the original's shape: no tests or entry_point added
+    row = d.to_dict()
+    assert row["problem_type"] == "deduction" and "tests" not in row and "entry_point" not in row
+
+
+def test_deduction_judge(sandbox, items):
+    d = first(items, "deduction")
+    right = d.extra["dd_expected"]
+    answers = [right, f"```python\n{right}\n```", "<think>hmm</think>" + right, "12345", "no idea"]
+    verdicts = task_type("deduction").judge(sandbox, [(d, a) for a in answers], FMT)
+    assert [v.passed for v in verdicts] == [True, True, True, False, False]
+    assert verdicts[4].reason == "syntax_error"
+    assert task_type("deduction").reward(verdicts[0]) == 1.0
+
+
+def test_abduction_judge(sandbox, items):
+    a = first(items, "abduction")
+    d = first(items, "deduction")  # derived from the same call: its input is one answer
+    answers = [d.extra["dd_input"], "1, 2, 3, 4, 5, 6", "what?"]
+    verdicts = task_type("abduction").judge(sandbox, [(a, x) for x in answers], FMT)
+    assert [v.passed for v in verdicts] == [True, False, False]
+    assert verdicts[2].reason == "syntax_error"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "__import__('os').system('touch /tmp/laimark-pwned')",
+        "open('/etc/passwd').read()",
+        "(lambda: 1)()",
+        "[x for x in range(10**9)]",
+    ],
+)
+def test_answers_that_are_code_fail_and_never_run(sandbox, items, answer, tmp_path):
+    for kind in ("deduction", "abduction"):
+        (v,) = task_type(kind).judge(sandbox, [(first(items, kind), answer)], FMT)
+        assert not v.passed and v.reason == "syntax_error", (kind, v)
+
+
+def test_original_shaped_records_are_judged():
+    row = {
+        "prompt": "What is f(2)?",
+        "problem_type": "deduction",
+        "dd_code": "def f(x):\n    return x * 3\n",
+        "dd_func_name": "f",
+        "dd_input": "2",
+        "dd_expected": "6",
+        "source_entry_point": "f",
+        "source_pass_rate": 0.5,
+    }
+    p = Problem.from_dict(row)
+    assert p.to_dict() == row
+    with Sandbox(workers=1) as sb:
+        (v,) = task_type("deduction").judge(sb, [(p, "6")], FMT)
+    assert v.passed
+
+
+def test_answer_reading():
+    assert answer_text("Answer: `[1, 2]`") == "[1, 2]"
+    assert literal_call("f", "1, [2], 'x'") == "f(1, [2], 'x')"
+    with pytest.raises(ValueError):
+        literal_call("f", "1, *xs")
+    with pytest.raises(ValueError):
+        literal_call("f", "g(1)")

@@ -110,18 +110,24 @@ def test_check_reports_deduction_records_as_not_checked(tmp_path, capsys):
     assert "1 deduction/abduction records not checked" in out
 
 
-def test_training_and_calibration_refuse_them_naming_the_line(tmp_path, capsys):
-    from laimark import calibrate_problems, train_grpo
+def test_training_takes_them_and_judges_them_by_their_type(tmp_path):
+    """The original's abduction rows train beside code rows: the reward rebuilds each item from
+    the dataset's `item` column and judges it as abduction (laimark.tasks.reasoning)."""
+    from laimark.core.solve import SolveFormat
+    from laimark.execution.sandbox import Sandbox
+    from laimark.training.data import build_dataset
+    from laimark.training.rewards import judge_reward
 
     path = write(tmp_path, CALIBRATED, ABDUCTION)
-    with pytest.raises(RecordError, match="original.jsonl:2: field 'problem_type' is 'abduction'"):
-        load_curriculum(str(path), weighted=False)
-    argv = ["--input", str(path), "--output", str(tmp_path / "out.jsonl")]
-    assert calibrate_problems.main(argv) == 2
-    assert "original.jsonl:2: field 'problem_type' is 'abduction'" in capsys.readouterr().err
-    argv = ["--selfgen_only", "--curriculum", str(path), "--output_dir", str(tmp_path / "a")]
-    assert train_grpo.main(argv) == 2
-    assert "no task type judges them yet" in capsys.readouterr().err
+    problems = load_curriculum(str(path), weighted=False)
+    assert [p.problem_type for _, p in problems] == ["code", "abduction"]
+    rows = build_dataset(problems, SolveFormat()).to_list()
+    assert rows[0]["item"] == "" and json.loads(rows[1]["item"])["ab_expected"] == "[2, 4]"
+    columns = {k: [r[k] for r in rows[1:]] * 2 for k in ("problem_prompt", "tests", "entry_point")}
+    columns.update(problem_type=["abduction"] * 2, item=[rows[1]["item"]] * 2)
+    with Sandbox(workers=1) as sb:
+        rewards = judge_reward(["[1, 2]", "[3]"], sandbox=sb, fmt=SolveFormat(), **columns)
+    assert rewards == [1.0, 0.0]
 
 
 def test_check_passes_an_original_curriculum(tmp_path, capsys):

@@ -70,7 +70,7 @@ def test_binary_mode_gives_nothing_for_a_partial_pass(sandbox):
 
 def test_unknown_problem_type_gets_none_and_known_rows_still_score(sandbox):
     cols = columns(2)
-    cols["problem_type"] = ["code", "deduction"]
+    cols["problem_type"] = ["code", "riddle"]
     out = judge_reward([BODY, BODY], sandbox=sandbox, fmt=RAW, fractional=False, **cols)
     assert out == [1.0, None]
 

@@ -101,4 +101,5 @@ def require_judged(path, records: Sequence[tuple[int, Problem]]) -> None:
             raise RecordError(path, line, "problem_type", why)
 
 
-from laimark.tasks import code  # noqa: E402, F401  (registers itself; needs `register` above)
+# The task types register themselves, and need `register` above.
+from laimark.tasks import code, reasoning  # noqa: E402, F401

@@ -13,8 +13,8 @@ From each verified code problem (Absolute Zero's three task types; the original 
   target value, also computed in the sandbox.
 
 Both judge through the harness's capture jobs (`harness.label_job`), so the sandbox runs every
-program; the reward is 1.0 for a right answer. The classes have the `TaskType` shape; they are not
-registered until the training data carries the items' own fields (see the note at the end). `derive_items` makes the items, with outputs
+program; the reward is 1.0 for a right answer. In training, the items' own fields travel in the
+dataset's `item` column (`training.data.item_fields`). `derive_items` makes the items, with outputs
 obtained by executing the reference, never copied from the model's asserts.
 """
 
@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
+from laimark import tasks
 from laimark.core.records import Problem
 from laimark.core.solve import SolveFormat
 from laimark.execution.harness import _FENCE, Verdict, label_job, label_many, strip_think
@@ -179,9 +180,8 @@ class AbductionTask(_Reasoning):
         return out
 
 
-# Not registered yet: the GRPO reward rebuilds each problem from dataset columns, which do not
-# carry the dd_/ab_ fields so far, so training and calibration keep refusing these records (with
-# the reason) until that lands (issue 18). `tasks.register(DeductionTask())` is all it takes.
+tasks.register(DeductionTask())
+tasks.register(AbductionTask())
 
 
 # ---------------------------------------------------------------- deriving items

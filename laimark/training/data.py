@@ -7,12 +7,14 @@ asked for, HumanEval (which marks every output contaminated).
 from __future__ import annotations
 
 import ast
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 from laimark.core.config import check
 from laimark.core.records import (
+    ORIGINAL_ITEM_FIELDS,
     CalibratedProblem,
     FieldError,
     Problem,
@@ -211,6 +213,12 @@ def load_training_problems(data: DataConfig) -> tuple[list[tuple[str, Problem]],
     return problems, meta
 
 
+def item_fields(p) -> str:
+    """The JSON of a problem's type-specific fields ("" for a code problem)."""
+    own = ORIGINAL_ITEM_FIELDS.get(p.problem_type, ())
+    return json.dumps({k: p.extra[k] for k in own}) if own else ""
+
+
 def build_dataset(problems, fmt: SolveFormat, *, min_rows: int = 1, reserve=()):
     """A `datasets.Dataset` with TRL's `prompt` column (each problem's request in the solve
     format, from its task type) and the columns the reward rebuilds the problem from.
@@ -246,6 +254,9 @@ def build_dataset(problems, fmt: SolveFormat, *, min_rows: int = 1, reserve=()):
             "tests": p.tests,
             "entry_point": p.entry_point,
             "problem_type": p.problem_type,
+            # The item's own fields for types that need more than prompt and tests (deduction,
+            # abduction: their dd_/ab_ fields), JSON so that every row has the same schema.
+            "item": item_fields(p),
             "origin": origin,
             "key": p.key(),
             "pass_rate": getattr(p, "measured_rate", None),

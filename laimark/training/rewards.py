@@ -14,6 +14,7 @@ random control); `laimark.training.signal` tracks the learning signal they give.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Sequence
@@ -42,6 +43,7 @@ def judge_reward(
     tests: Sequence[str],
     entry_point: Sequence[str],
     problem_type: Sequence[str] | None = None,
+    item: Sequence[str] | None = None,
     sandbox,
     fmt: SolveFormat | None = None,
     fractional: bool = False,
@@ -53,6 +55,7 @@ def judge_reward(
         completions: one per row (strings, or chat message lists).
         problem_prompt, tests, entry_point, problem_type: the problem's columns, one per row
             (`problem_type` absent: all "code").
+        item: per row, the JSON of a deduction or abduction item's own fields ("" otherwise).
         sandbox: an open `laimark.execution.sandbox.Sandbox`.
         fmt: the solve format the rollouts were asked in (default: the shared chat format).
         fractional: reward the share of tests passed instead of all-or-nothing.
@@ -73,9 +76,10 @@ def judge_reward(
     """
     fmt = fmt or SolveFormat()
     types = problem_type or ["code"] * len(completions)
+    items = item or [""] * len(completions)
     rows = [
-        Problem(prompt=p, tests=t, entry_point=e, problem_type=k)
-        for p, t, e, k in zip(problem_prompt, tests, entry_point, types, strict=True)
+        Problem(prompt=p, tests=t, entry_point=e, problem_type=k, extra=json.loads(i) if i else {})
+        for p, t, e, k, i in zip(problem_prompt, tests, entry_point, types, items, strict=True)
     ]
     pairs = [(row, completion_text(c)) for row, c in zip(rows, completions, strict=True)]
     return [

@@ -20,6 +20,7 @@ STAGES = [
     "laimark.eval_adapter",
     "laimark.check",
     "laimark.diagnose_adapter",
+    "laimark.generate_deduction_abduction",
 ]
 
 

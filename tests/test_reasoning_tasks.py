@@ -110,3 +110,35 @@ def test_answer_reading():
         literal_call("f", "1, *xs")
     with pytest.raises(ValueError):
         literal_call("f", "g(1)")
+
+
+def test_derive_command_then_calibration_measures_the_items(tmp_path, monkeypatch, capsys):
+    """laimark-derive writes the items; laimark-calibrate measures them by their own types."""
+    import json
+
+    from scripted import ScriptedSampler
+
+    import laimark.models.sampling
+    from laimark import calibrate_problems
+    from laimark.generate_deduction_abduction import main as derive_main
+
+    items = tmp_path / "items.jsonl"
+    argv = ["--input", "data/examples/calibrated.jsonl", "--output", str(items)]
+    assert derive_main([*argv, "--max_per_problem", "1"]) == 0
+    assert "6 items (3 deduction, 3 abduction) from 3 code problems" in capsys.readouterr().out
+    rows = [json.loads(line) for line in items.read_text().splitlines()]
+    assert json.loads((tmp_path / "items.jsonl.meta.json").read_text())["counts"]["items"] == 6
+    # every answer is '' : right for a deduction whose output is '', wrong elsewhere
+    sampler = ScriptedSampler(default="''")
+    monkeypatch.setattr(laimark.models.sampling, "sampler_for", lambda config: sampler)
+    out = tmp_path / "cal.jsonl"
+    flags = ["--samples", "2", "--schedule", "fixed", "--heldout_share", "0", "--keep_all"]
+    calibrate_problems.main(["--input", str(items), "--output", str(out), "--workers", "2", *flags])
+    cal = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(cal) == len(rows) and [c["problem_type"] for c in cal] == [
+        r["problem_type"] for r in rows
+    ]
+    for c in cal:
+        right = c["problem_type"] == "deduction" and c["dd_expected"] == "''"
+        assert c["pass_rate"] == (1.0 if right else c["pass_rate"])
+    assert any(c["problem_type"] == "deduction" and c["pass_rate"] == 1.0 for c in cal)

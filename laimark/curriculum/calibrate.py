@@ -304,8 +304,21 @@ def prefilter(
     problems: list[tuple[int, Problem]], jaccard_threshold: float, keep_humaneval_overlap: bool
 ) -> tuple[list[tuple[int, Problem]], list[dict]]:
     """Drop duplicates (of an earlier line) and HumanEval overlaps. Returns (kept, dropped)."""
-    deduper, kept, dropped = Deduper(jaccard_threshold), [], []
+    deduper, kept, dropped, keys = Deduper(jaccard_threshold), [], [], {}
     for line, p in problems:
+        if p.problem_type != "code":
+            # Items about a program (deduction, abduction) share its function name and code by
+            # design: only the same item twice is a duplicate; the program's own check was its
+            # code problem's.
+            why = f"the same item as line {keys[p.key()]}" if p.key() in keys else None
+            keys.setdefault(p.key(), line)
+            if why:
+                dropped.append(
+                    {"line": line, "entry_point": p.entry_point, "reason": "duplicate", "note": why}
+                )
+            else:
+                kept.append((line, p))
+            continue
         why = deduper.seen(p)
         overlap = humaneval_overlap(p)
         if why:

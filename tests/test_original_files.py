@@ -128,6 +128,11 @@ def test_training_takes_them_and_judges_them_by_their_type(tmp_path):
     with Sandbox(workers=1) as sb:
         rewards = judge_reward(["[1, 2]", "[3]"], sandbox=sb, fmt=SolveFormat(), **columns)
     assert rewards == [1.0, 0.0]
+    # the training sidecar records the mix; half and half is not warned about
+    from laimark.training.data import DataConfig, load_training_problems
+
+    _, meta = load_training_problems(DataConfig(curriculum=str(path), selfgen_only=True))
+    assert meta["type_mix"] == {"code": 0.5, "abduction": 0.5} and "type_mix_warning" not in meta
 
 
 def test_check_passes_an_original_curriculum(tmp_path, capsys):

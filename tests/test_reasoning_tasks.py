@@ -142,3 +142,24 @@ def test_derive_command_then_calibration_measures_the_items(tmp_path, monkeypatc
         right = c["problem_type"] == "deduction" and c["dd_expected"] == "''"
         assert c["pass_rate"] == (1.0 if right else c["pass_rate"])
     assert any(c["problem_type"] == "deduction" and c["pass_rate"] == 1.0 for c in cal)
+
+
+def test_the_type_mix_guard(items, tmp_path, capsys, caplog):
+    from laimark import check
+    from laimark.core.records import write_jsonl_atomic
+    from laimark.tasks import mix_warning, type_mix
+
+    code = [p for _, p in load_records("data/examples/calibrated.jsonl", Problem)]
+    abduction = [i for i in items if i.problem_type == "abduction"]
+    assert mix_warning(type_mix(code)) is None  # code alone is the ordinary case
+    balanced = code + abduction[:3]
+    assert type_mix(balanced) == {"code": 0.5, "abduction": 0.5}
+    assert mix_warning(type_mix(balanced)) is None
+    heavy = code[:1] + abduction * 2
+    warning = mix_warning(type_mix(heavy))
+    assert warning.startswith("92% of the curriculum is abduction") and "61.0%" in warning
+    path = tmp_path / "heavy.jsonl"
+    write_jsonl_atomic(path, heavy)
+    check.main([str(path), "--no_humaneval", "--workers", "1"])
+    assert "type mix: abduction 92%, code 8%" in capsys.readouterr().out
+    assert "section 5.2" in caplog.text

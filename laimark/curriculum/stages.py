@@ -46,7 +46,7 @@ from laimark.curriculum.generate import GenerationConfig, GenerationRun
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models import sampling
 from laimark.models.sampling import ModelConfig
-from laimark.tasks import require_judged, unjudged_type
+from laimark.tasks import mix_warning, require_judged, type_mix, unjudged_type
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ class CheckConfig:
 
 def check_file(config: CheckConfig) -> int:
     records = load_records(config.path, CalibratedProblem)
-    # The original's deduction/abduction items load but nothing judges them yet: said, not checked.
+    # Deduction/abduction items are about a program, not a problem to solve: the code checks do not
+    # apply (their task types judge them in calibration and training). Said, not checked.
+    mix = type_mix(r for _, r in records)
     skipped = [(line, r) for line, r in records if r.problem_type in ORIGINAL_ITEM_FIELDS]
     records = [(line, r) for line, r in records if r.problem_type not in ORIGINAL_ITEM_FIELDS]
     with config.sandbox.open() as sandbox:
@@ -96,12 +98,17 @@ def check_file(config: CheckConfig) -> int:
         for line, r in skipped:
             print(
                 json.dumps(
-                    {"line": line, "entry_point": r.entry_point, "skipped": unjudged_type(r)}
+                    {
+                        "line": line,
+                        "entry_point": r.entry_point,
+                        "skipped": unjudged_type(r) or f"a {r.problem_type} item",
+                    }
                 )
             )
     else:
         for line, r in skipped:
-            print(f"{config.path}:{line}: {r.entry_point}: not checked ({unjudged_type(r)})")
+            why = unjudged_type(r) or f"a {r.problem_type} item: the checks here are for code"
+            print(f"{config.path}:{line}: {r.entry_point}: not checked ({why})")
         print(
             f"{len(findings)} records, {len(findings) - bad} ok, {bad} with problems "
             f"(sandbox: {sandbox.level})"
@@ -109,6 +116,10 @@ def check_file(config: CheckConfig) -> int:
         )
         if report:
             print(f"decontamination report: {report}")
+        if len(mix) > 1:
+            print("type mix: " + ", ".join(f"{k} {v:.0%}" for k, v in mix.items()))
+    if warning := mix_warning(mix):
+        log.warning("%s", warning)
     return EXIT_FAILED if bad else EXIT_OK
 
 

@@ -26,7 +26,7 @@ from laimark.core.records import (
 from laimark.core.solve import SolveFormat
 from laimark.curriculum.decontam import humaneval_overlap
 from laimark.evaluation.humaneval import load_humaneval
-from laimark.tasks import require_judged, task_type
+from laimark.tasks import mix_warning, require_judged, task_type, type_mix
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,10 @@ def load_training_problems(data: DataConfig) -> tuple[list[tuple[str, Problem]],
         problems += rows
     if not problems:
         raise RecordError(data.curriculum, 0, None, "no training problems")
+    meta["type_mix"] = type_mix(p for _, p in problems)
+    if warning := mix_warning(meta["type_mix"]):
+        log.warning("%s", warning)
+        meta["type_mix_warning"] = warning
     return problems, meta
 
 

@@ -163,3 +163,16 @@ def test_the_type_mix_guard(items, tmp_path, capsys, caplog):
     check.main([str(path), "--no_humaneval", "--workers", "1"])
     assert "type mix: abduction 92%, code 8%" in capsys.readouterr().out
     assert "section 5.2" in caplog.text
+
+
+def test_the_example_items_file_is_what_laimark_derive_makes(tmp_path, sandbox):
+    from laimark.generate_deduction_abduction import main as derive_main
+
+    out = tmp_path / "items.jsonl"
+    args = ["--input", "data/examples/calibrated.jsonl", "--output", str(out)]
+    assert derive_main([*args, "--max_per_problem", "1"]) == 0
+    shipped = "data/examples/deduction_abduction.jsonl"
+    assert out.read_text() == open(shipped).read()
+    items = [p for _, p in load_records(shipped, Problem)]
+    deductions = [(p, p.extra["dd_expected"]) for p in items if p.problem_type == "deduction"]
+    assert all(v.passed for v in task_type("deduction").judge(sandbox, deductions, FMT))

@@ -42,11 +42,46 @@ class DeriveConfig:
     input: str = ""
     output: str = "runs/deduction_abduction.jsonl"
     max_per_problem: int = 3
+    type_mix: str | None = None  # "code=0.4,deduction=0.3,abduction=0.3"; None: the items alone
     sandbox: SandboxConfig = nested(SandboxConfig)
 
     def __post_init__(self) -> None:
         check(bool(self.input), "--input is required")
         check(self.max_per_problem >= 1, "--max_per_problem must be >= 1")
+        self.shares()  # a bad --type_mix is a usage error before any work
+
+    def shares(self) -> dict[str, float] | None:
+        """--type_mix as type -> share, or None."""
+        if self.type_mix is None:
+            return None
+        out = {}
+        for part in self.type_mix.split(","):
+            name, _, value = part.partition("=")
+            name = name.strip()
+            check(name in TYPES, f"--type_mix: unknown type {name!r} (types: {', '.join(TYPES)})")
+            try:
+                out[name] = float(value)
+            except ValueError:
+                check(False, f"--type_mix: {part!r} is not TYPE=SHARE")
+            check(out[name] >= 0, f"--type_mix: the share of {name} must be >= 0")
+        check(abs(sum(out.values()) - 1) < 1e-6, "--type_mix: the shares must add up to 1")
+        return out
+
+
+TYPES = ("code", "deduction", "abduction")
+
+
+def mix(pools: dict[str, list[Problem]], shares: dict[str, float]) -> list[Problem]:
+    """As many records as the pools allow in the given shares: the type whose pool runs out
+    first sets the total. Each pool keeps its own order (the input's), so the choice is the same
+    every run; the records come out type by type, in TYPES order."""
+    wanted = {k: v for k, v in shares.items() if v > 0}
+    total = min(int(len(pools.get(k, [])) / v) for k, v in wanted.items()) if wanted else 0
+    out = []
+    for kind in TYPES:
+        if kind in wanted:
+            out += pools.get(kind, [])[: round(total * wanted[kind])]
+    return out
 
 
 def derive(config: DeriveConfig) -> int:
@@ -60,14 +95,22 @@ def derive(config: DeriveConfig) -> int:
     with config.sandbox.open() as sandbox:
         items = derive_items(code, sandbox, config.max_per_problem)
         run.record(sandbox=sandbox.describe())
-    write_jsonl_atomic(config.output, items)
     counts = {"input": len(records), "code_problems": len(code), "items": len(items)}
+    if (shares := config.shares()) is not None:
+        pools = {"code": code}
+        for i in items:
+            pools.setdefault(i.problem_type, []).append(i)
+        items = mix(pools, shares)
+        counts["type_mix"] = shares
+    write_jsonl_atomic(config.output, items)
+    counts["written"] = len(items)
     counts.update(Counter(i.problem_type for i in items))
     run.record(counts=counts)
     run.finish()
     print(
-        f"{counts['items']} items ({counts.get('deduction', 0)} deduction, "
-        f"{counts.get('abduction', 0)} abduction) from {len(code)} code problems: {config.output}"
+        f"{counts['written']} records ({counts.get('code', 0)} code, "
+        f"{counts.get('deduction', 0)} deduction, {counts.get('abduction', 0)} abduction) from "
+        f"{len(code)} code problems: {config.output}"
     )
     return EXIT_OK if items else EXIT_FAILED
 
@@ -91,6 +134,13 @@ def parse_args(argv):
         default=3,
         help="test calls used per problem, each giving one item of each type (default 3, the "
         "original's)",
+    )
+    p.add_argument(
+        "--type_mix",
+        metavar="TYPE=SHARE,...",
+        help="write a curriculum of the input's code problems and the items in these shares, e.g. "
+        "code=0.4,deduction=0.3,abduction=0.3 (as many records as the scarcest type allows); "
+        "default: the items alone",
     )
     p.add_argument("--verbose", action="store_true")
     add_sandbox_args(p)

@@ -125,7 +125,8 @@ def test_derive_command_then_calibration_measures_the_items(tmp_path, monkeypatc
     items = tmp_path / "items.jsonl"
     argv = ["--input", "data/examples/calibrated.jsonl", "--output", str(items)]
     assert derive_main([*argv, "--max_per_problem", "1"]) == 0
-    assert "6 items (3 deduction, 3 abduction) from 3 code problems" in capsys.readouterr().out
+    out_text = capsys.readouterr().out
+    assert "6 records (0 code, 3 deduction, 3 abduction) from 3 code problems" in out_text
     rows = [json.loads(line) for line in items.read_text().splitlines()]
     assert json.loads((tmp_path / "items.jsonl.meta.json").read_text())["counts"]["items"] == 6
     # every answer is '' : right for a deduction whose output is '', wrong elsewhere
@@ -176,3 +177,22 @@ def test_the_example_items_file_is_what_laimark_derive_makes(tmp_path, sandbox):
     items = [p for _, p in load_records(shipped, Problem)]
     deductions = [(p, p.extra["dd_expected"]) for p in items if p.problem_type == "deduction"]
     assert all(v.passed for v in task_type("deduction").judge(sandbox, deductions, FMT))
+
+
+def test_type_mix_sets_the_share_of_each_type(tmp_path, capsys):
+    import json
+
+    from laimark.generate_deduction_abduction import main as derive_main
+
+    out = tmp_path / "mix.jsonl"
+    args = ["--input", "data/examples/calibrated.jsonl", "--output", str(out)]
+    # 3 code problems, 6 items of each type at 2 per problem: code is the scarcest at 0.5
+    assert (
+        derive_main([*args, "--max_per_problem", "2", "--type_mix", "code=0.5,abduction=0.5"]) == 0
+    )
+    kinds = [json.loads(line)["problem_type"] for line in out.read_text().splitlines()]
+    assert kinds == ["code"] * 3 + ["abduction"] * 3
+    capsys.readouterr()
+    for bad in ("code=0.5,abduction=0.6", "code=1,riddle=0", "code=x"):
+        assert derive_main([*args, "--type_mix", bad]) == 2
+        assert "--type_mix" in capsys.readouterr().err

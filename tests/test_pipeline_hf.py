@@ -190,3 +190,17 @@ def test_rescreen_script_judges_a_journal_again(full_run):
         check=True,
     )
     assert json.loads(done.stdout.splitlines()[-1]) == {"replies": 4, "accepted": 3, "no_code": 1}
+
+
+def test_funnel_counts_an_overlap_as_new_only_if_every_reason_is_new():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from funnel import _only_new
+
+    def attempt(note):
+        return {"stage": "clean", "codes": ["humaneval_overlap"], "notes": [note]}
+
+    new = "humaneval_overlap: execution: HumanEval/61: reference passes its tests"
+    mixed = new + "; same function name as HumanEval/61"
+    assert _only_new(attempt(new)) and not _only_new(attempt(mixed))
+    assert _only_new({"stage": "verify", "codes": ["weak_tests"], "notes": []})
+    assert not _only_new({"stage": "parse", "codes": ["no_code"], "notes": []})

@@ -9,7 +9,9 @@
 # until its longest reply stops, so the budget sets the time of every round.
 #
 # Resumable: every step passes --resume, so rerunning the script (in a later session too) picks up
-# where it stopped. Hours on 2 CPU cores; run it in the background under the heavy-job lock:
+# where it stopped; `sh scripts/make_curriculum.sh --save-state` copies the run's state into
+# $STATE (data/runs/curriculum_0.5b_state) to be committed when a session ends mid-run.
+# Hours on 2 CPU cores; run it in the background under the heavy-job lock:
 #
 #   nohup flock /tmp/laimark-heavy.lock sh scripts/make_curriculum.sh > /tmp/make_curriculum.log 2>&1 &
 #
@@ -22,7 +24,18 @@ TARGET="${TARGET:-60}"
 OUT="${OUT:-runs/curriculum_0.5b}"
 KEEP="${KEEP:-data}"
 BIN=.venv/bin
+# runs/ is not kept between working sessions on this machine: a session that stops the run commits
+# its state (journal, measurements, sidecar) to $STATE, and the next run starts from it.
+STATE="${STATE:-data/runs/curriculum_0.5b_state}"
+if [ ! -e "$OUT/calibrated.jsonl.meta.json" ] && [ -e "$STATE/calibrated.jsonl.meta.json" ]; then
+    mkdir -p "$OUT" && cp -p "$STATE"/* "$OUT"/
+    echo "resuming from the state saved in $STATE"
+fi
 mkdir -p "$OUT"
+if [ "${1:-}" = "--save-state" ]; then
+    mkdir -p "$STATE" && cp -p "$OUT"/calibrated* "$STATE"/ && ls -l "$STATE"
+    exit 0
+fi
 
 t0=$(date +%s)
 "$BIN/python" -m laimark.generate_and_calibrate_hf --target "$TARGET" --max_attempts 3000 \

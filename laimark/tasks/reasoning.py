@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from laimark import tasks
 from laimark.core.records import Problem
 from laimark.core.solve import SolveFormat
+from laimark.curriculum.label import same  # one notion of equal values, labelling's
 from laimark.execution.harness import _FENCE, Verdict, label_job, label_many, strip_think
 
 MAX_ANSWER_CHARS = 4000  # a longer answer is not a value anyone meant to write down
@@ -91,11 +92,6 @@ def _program(code: str, func: str) -> Problem:
     return Problem(prompt="", tests="", entry_point=func, solution=code)
 
 
-def _same(a, b) -> bool:
-    """Equal by value, and of the same type at the top (True is not 1, (1,) is not [1])."""
-    return type(a) is type(b) and a == b
-
-
 def _failed(reason: str, detail: str) -> Verdict:
     return Verdict(passed=False, n_tests=1, n_passed=0, reason=reason, detail=detail[:300])
 
@@ -147,7 +143,7 @@ class DeductionTask(_Reasoning):
             elif status != "ok":
                 out.append(_failed(status, predicted))
             else:
-                out.append(_verdict(_same(predicted, run.values[0]), f"returns {run.values[0]!r}"))
+                out.append(_verdict(same(predicted, run.values[0]), f"returns {run.values[0]!r}"))
         return out
 
 
@@ -176,7 +172,7 @@ class AbductionTask(_Reasoning):
                 out.append(_failed(run.tests[0], "the program raised on the proposed input"))
             else:
                 got, want = run.values
-                out.append(_verdict(got == want and type(got) is type(want), f"returns {got!r}"))
+                out.append(_verdict(same(got, want), f"returns {got!r}"))
         return out
 
 

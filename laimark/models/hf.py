@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from laimark.core.seeds import item_seed
 from laimark.core.solve import truncate_at_stop
+from laimark.models.loading import end_token_ids
 from laimark.models.sampling import chat_template_kwargs, default_seeds
 
 
@@ -13,7 +14,10 @@ class HFSampler:
     """transformers in-process: batched generation with left padding. Works on CPU or GPU."""
 
     def __init__(self, loaded, batch_size: int = 8, thinking: bool = False):
-        self.model, self.tokenizer, self.identity = loaded.model, loaded.tokenizer, loaded.identity
+        import transformers
+
+        self.model, self.tokenizer = loaded.model, loaded.tokenizer
+        self.identity = {**loaded.identity, "backend": f"transformers {transformers.__version__}"}
         self.batch_size = max(1, batch_size)
         self.template_kwargs = chat_template_kwargs(thinking)
         self.tokens_generated = 0  # real (non-padding) new tokens so far, for throughput logs
@@ -98,15 +102,8 @@ class HFSampler:
         return [truncate_at_stop(t, stop) for t in texts]
 
     def _eos_ids(self) -> list[int]:
-        """End of turn and end of text: chat models end a turn with e.g. <|im_end|>."""
-        found = {self.tokenizer.eos_token_id}
         gen_eos = getattr(self.model.generation_config, "eos_token_id", None)
-        found.update(gen_eos if isinstance(gen_eos, list) else [gen_eos])
-        for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
-            tid = self.tokenizer.convert_tokens_to_ids(token)
-            if isinstance(tid, int) and tid != self.tokenizer.unk_token_id:
-                found.add(tid)
-        return sorted(t for t in found if t is not None)
+        return end_token_ids(self.tokenizer, gen_eos)
 
 
 class _StepCounter:

@@ -98,9 +98,12 @@ class ModelIdentity(_Identity, total=False):
     chain: human-readable order of application, e.g. ["base", "r1 (merged)", "r2"].
     dtype: the dtype the weights were loaded in ("fp32", "bf16", ...), after "auto" was resolved;
         absent where the server decides (Ollama).
+    backend: the engine that sampled, with its version ("transformers 5.25.0",
+        "openvino-genai 2026.4.1.0", "ollama", "vllm 0.x").
     """
 
     dtype: str
+    backend: str
 
 
 def identity_of(
@@ -242,14 +245,18 @@ def cached_conversion(
     sha256: str,
     convert: Callable[[Path, Path], None],
     reinstall: str = "",
+    *,
+    join: bool = True,
 ) -> Path:
-    """Return the converted folder for a GGUF, building it once.
+    """Return the converted folder for a GGUF (or another model source), building it once.
 
     Safe against two processes converting at once (a file lock; the second one waits and then
     reuses the result) and against an interrupted conversion (it is built in a temporary folder,
     marked complete, then renamed into place; leftovers are removed on the next attempt).
     The marker records the source files' sizes and mtimes, so an unchanged GGUF is not re-hashed.
     `reinstall` is the command that restores the sources, quoted when the hash does not match.
+    `convert(source, dest)` receives the one source, or with `join` (a GGUF split into parts) the
+    parts joined into one file; with `join=False` it receives the first source and knows the rest.
 
     Raises:
         ModelError: the sources do not hash to `sha256`.
@@ -281,7 +288,7 @@ def cached_conversion(
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=root))
         log.info("converting %s into %s (once; later loads reuse it)", sources[0], final)
         try:
-            _build(sources, tmp, convert)
+            _build(sources, tmp, convert, join)
         except BaseException:  # a killed process leaves tmp behind; the next attempt removes it
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -290,8 +297,10 @@ def cached_conversion(
     return final
 
 
-def _build(sources: Sequence[Path], dest: Path, convert: Callable[[Path, Path], None]) -> None:
-    if len(sources) == 1:
+def _build(
+    sources: Sequence[Path], dest: Path, convert: Callable[[Path, Path], None], join: bool
+) -> None:
+    if len(sources) == 1 or not join:
         return convert(sources[0], dest)
     joined = dest / "joined.gguf"  # transformers reads one file
     _join(sources, joined)
@@ -337,6 +346,19 @@ def convert_gguf(gguf: Path, dest: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(dest)
     tokenizer.save_pretrained(dest)
+
+
+def end_token_ids(tokenizer, configured=None) -> list[int]:
+    """End of turn and end of text: chat models end a turn with e.g. <|im_end|>.
+
+    `configured`: the eos id or ids of the model's generation config, if any."""
+    found = {tokenizer.eos_token_id}
+    found.update(configured if isinstance(configured, list) else [configured])
+    for token in ("<|im_end|>", "<|endoftext|>", "<|eot_id|>"):
+        tid = tokenizer.convert_tokens_to_ids(token)
+        if isinstance(tid, int) and tid != tokenizer.unk_token_id:
+            found.add(tid)
+    return sorted(t for t in found if t is not None)
 
 
 def torch_dtype(name: str):

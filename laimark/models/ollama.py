@@ -31,6 +31,7 @@ class OllamaSampler:
             sha256=None,
             adapters=[],
             chain=[self.model],
+            backend="ollama",
         )
         # Ollama refuses `think` (even false) for a model without the capability: send it only to
         # models that have it, and say so when thinking is asked of one that cannot.

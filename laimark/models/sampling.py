@@ -1,4 +1,4 @@
-"""Sampling backends (hf, ollama, vllm) behind one interface, with per-item seeds.
+"""Sampling backends (hf, openvino, ollama, vllm) behind one interface, with per-item seeds.
 
     sampler = make_sampler("hf", "qwen2.5-coder-0.5b-instruct", batch_size=8)
     outs = sampler.generate([[{"role": "user", "content": "Write fib."}]], n=4,
@@ -33,7 +33,7 @@ from laimark.models.loading import DEFAULT_MODEL, DTYPES, EMBEDDED, ModelError, 
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("hf", "ollama", "vllm")
+BACKENDS = ("auto", "hf", "openvino", "ollama", "vllm")
 # Ollama tags of the embedded models, so the default --model works with --backend ollama too.
 OLLAMA_TAGS = {
     "qwen2.5-coder-0.5b-instruct": "qwen2.5-coder:0.5b",
@@ -91,11 +91,20 @@ def make_sampler(
     ollama_host: str | None = None,
     thinking: bool = False,
 ) -> Sampler:
-    """Build a sampler. For `hf`, adapters are merged into the weights (sampling is faster so).
+    """Build a sampler. `auto` is openvino on a CPU where it runs, else hf (`resolve_backend`).
+
+    For `hf`, adapters are merged into the weights in fp32 (sampling is faster so).
 
     `thinking` is passed to chat templates that take it (`enable_thinking`, Qwen3) and to Ollama
     (`think`) for models that have the capability; other models ignore it."""
     adapters = [adapter] if isinstance(adapter, (str, os.PathLike)) else list(adapter or [])
+    backend = resolve_backend(backend, device)
+    if backend == "openvino":
+        from laimark.models.openvino import OpenVINOSampler
+
+        if device not in ("auto", "cpu"):
+            raise ModelError(f"--backend openvino runs on the CPU, not --device {device}")
+        return OpenVINOSampler(model, adapters, dtype, batch_size, thinking=thinking)
     if backend == "hf":
         from laimark.models.hf import HFSampler
         from laimark.models.loading import load_model
@@ -120,6 +129,27 @@ def make_sampler(
     raise ModelError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
 
 
+def resolve_backend(backend: str, device: str = "auto") -> str:
+    """What `--backend auto` means here: on a CPU, openvino where it is installed, else hf; on a
+    GPU, vllm where it is installed (`.[vllm]`; untested: no GPU on the development machines),
+    else hf."""
+    if backend != "auto":
+        return backend
+    import importlib.util
+
+    from laimark.models.loading import pick_device
+
+    if pick_device(device) != "cpu":
+        return "vllm" if importlib.util.find_spec("vllm") else "hf"
+    from laimark.models.openvino import unavailable
+
+    why = unavailable()
+    if why:
+        log.warning("--backend auto: using hf, because %s", why)
+        return "hf"
+    return "openvino"
+
+
 def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the model and backend flags every stage script shares."""
     g = parser.add_argument_group("model")
@@ -136,7 +166,13 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="DIR",
         help="LoRA adapter folder; several form a chain (earlier ones merged, in order)",
     )
-    g.add_argument("--backend", choices=BACKENDS, default="hf", help="default: %(default)s")
+    g.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default="auto",
+        help="auto (default): openvino on a CPU, vllm on a GPU, where installed; else hf "
+        "(docs/models.md)",
+    )
     add_dtype_device_args(g)
     g.add_argument(
         "--ollama_host",
@@ -147,7 +183,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--batch_size",
         type=int,
         default=8,
-        help="sequences generated together (hf) or concurrent requests (ollama)",
+        help="sequences generated together (hf), in flight at once (openvino), or concurrent "
+        "requests (ollama)",
     )
     add_thinking_arg(g)
     return parser
@@ -183,13 +220,19 @@ def chat_template_kwargs(thinking: bool) -> dict:
     return {"enable_thinking": thinking}
 
 
+# How the policy is run, not what it is: the curriculum stages let these change on resume (a run
+# begun on hf may go on with openvino); the sidecar lists every session's engine (`engines`).
+# Evaluation does not: its samples are the measurement.
+ENGINE_FREE = ("model.device", "model.ollama_host", "model.backend", "model.batch_size")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """The policy a stage samples from: the flags of `add_model_args`."""
 
     model: str = DEFAULT_MODEL
     adapter: list[str] | None = None
-    backend: str = "hf"
+    backend: str = "auto"
     dtype: str = "auto"
     device: str = "auto"
     ollama_host: str | None = None

@@ -37,6 +37,7 @@ class VLLMSampler:
         )
         self.lora = vllm.lora.request.LoRARequest("adapter", 1, adapter[0]) if adapter else None
         self.identity = identity_of(resolved, None, [resolved.name, *adapter], dtype)
+        self.identity["backend"] = f"vllm {vllm.__version__}"
 
     def generate(
         self, prompts, n=1, *, temperature=0.0, top_p=1.0, max_new_tokens=512, stop=(), seeds=None

@@ -130,7 +130,6 @@ def test_a_chain_is_applied_in_full(tiny_model_dir, adapters):
 def test_lora_scale_follows_peft(tiny_model_dir, tmp_path):
     """lora_alpha / r, or / sqrt(r) with rsLoRA: the engine itself applies weight 1."""
     from safetensors.torch import load, load_file
-
     from tiny import make_random_adapter
 
     folder = make_random_adapter(tiny_model_dir, tmp_path / "a", seed=3)
@@ -171,11 +170,20 @@ def test_a_missing_exporter_is_explained(monkeypatch, tmp_path):
 
 
 def test_auto_is_openvino_on_cpu_and_hf_where_it_cannot_run(monkeypatch, caplog):
+    monkeypatch.delenv("LAIMARK_BACKEND")  # conftest pins hf for the other tests
     assert resolve_backend("auto", "cpu") == "openvino"
     assert resolve_backend("hf", "cpu") == "hf"
     monkeypatch.setattr(ov_backend, "unavailable", lambda: "openvino-genai is not installed")
     assert resolve_backend("auto", "cpu") == "hf"
     assert "not installed" in caplog.text
+
+
+def test_laimark_backend_says_what_auto_means(monkeypatch):
+    monkeypatch.setenv("LAIMARK_BACKEND", "openvino")
+    assert resolve_backend("auto", "cpu") == "openvino"
+    monkeypatch.setenv("LAIMARK_BACKEND", "gguf")
+    with pytest.raises(ModelError, match="LAIMARK_BACKEND=gguf is not a backend"):
+        resolve_backend("auto", "cpu")
 
 
 def test_openvino_refuses_a_gpu_device(tiny_model_dir):

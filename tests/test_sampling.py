@@ -309,7 +309,7 @@ def test_model_flags_defaults_and_adapter_chain():
     args = parser.parse_args([])
     assert (args.model, args.backend, args.dtype, args.adapter) == (
         "qwen2.5-coder-0.5b-instruct",
-        "hf",
+        "auto",
         "auto",
         None,
     )

@@ -43,7 +43,16 @@ SCHEMA = "laimark.run/1"
 ALWAYS_FREE = frozenset(
     {"resume", "verbose", "sandbox", "workers", "timeout", "memory_mb", "output", "output_dir"}
 )
-_VERSIONED = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "vllm")
+_VERSIONED = (
+    "torch",
+    "transformers",
+    "trl",
+    "peft",
+    "datasets",
+    "accelerate",
+    "vllm",
+    "openvino-genai",
+)
 
 
 class RunError(ValueError):
@@ -154,6 +163,7 @@ class Run:
             "config_key": self.key,
             "seed": self.config.get("seed"),
             "model": self.meta.get("model"),
+            "engines": self.meta.get("engines", []),
             "inputs": [],
             "sandbox": self.meta.get("sandbox"),
             "solve_format": self.meta.get("solve_format"),

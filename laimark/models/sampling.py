@@ -118,7 +118,7 @@ def make_sampler(
     if backend == "ollama":
         if adapters:
             raise ModelError(
-                "--adapter needs --backend hf or vllm; Ollama serves merged models only"
+                "--adapter needs --backend hf, openvino or vllm; Ollama serves merged models only"
             )
         from laimark.models.ollama import OllamaSampler
 
@@ -126,7 +126,7 @@ def make_sampler(
     if backend == "vllm":
         from laimark.models.vllm import VLLMSampler
 
-        return VLLMSampler(model, adapters, dtype, thinking=thinking)
+        return VLLMSampler(model, adapters, dtype, thinking=thinking, device=device)
     raise ModelError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
 
 

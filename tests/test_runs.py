@@ -118,6 +118,24 @@ def test_resume_with_other_model_weights_is_refused(tmp_path):
         open_run(tmp_path, resume=True).check_model({"name": "m", "sha256": "b", "adapters": []})
 
 
+def test_engines_are_listed_and_evaluation_refuses_to_mix_them(tmp_path):
+    model = {"name": "m", "sha256": "a", "adapters": []}
+    first = open_run(tmp_path)
+    first.check_model(model | {"backend": "transformers 5.25.0"})
+    first.finish()
+    (tmp_path / "out.jsonl").write_text('{"a": 1}\n')
+    curriculum = open_run(tmp_path, resume=True)  # a curriculum stage may change engine
+    curriculum.check_model(model | {"backend": "openvino-genai 2026.4.1.0"})
+    meta = json.loads(curriculum.finish().read_text())
+    assert meta["engines"] == ["openvino-genai 2026.4.1.0", "transformers 5.25.0"]
+    with pytest.raises(RunError, match="sampled with openvino-genai.*--backend it used"):
+        open_run(tmp_path, resume=True).check_model(
+            model | {"backend": "transformers 5.25.0"}, same_engine=True
+        )
+    same = open_run(tmp_path, resume=True)
+    same.check_model(model | {"backend": "openvino-genai 2026.4.1.0"}, same_engine=True)
+
+
 def test_docstring_examples_of_the_shared_pieces_run():
     import doctest
 

@@ -214,11 +214,13 @@ class Run:
                 )
             )
 
-    def check_model(self, identity: dict) -> None:
+    def check_model(self, identity: dict, same_engine: bool = False) -> None:
         """Record the model; on resume, refuse one whose weights or adapters changed since.
 
         The config names the model; this compares what the name resolved to (file hashes),
         so a folder retrained in place or a moved Hugging Face revision is caught too.
+        `same_engine`: refuse another backend or engine version too (evaluation, whose samples
+        are the measurement; `--backend auto` can resolve differently on another machine).
         """
         identity = dict(identity)
         before = self._earlier("model")
@@ -228,6 +230,13 @@ class Run:
                 raise RunError(
                     f"--resume with another model than {self.output} was made with: "
                     f"{_weights(before)} -> {now}"
+                )
+            engine, earlier = identity.get("backend"), before.get("backend")
+            if same_engine and earlier and engine != earlier:
+                raise RunError(
+                    f"--resume of {self.output} on {engine}, but it was sampled with {earlier}: "
+                    f"its answers would mix two engines. Pass the --backend it used, or start "
+                    "a new --output"
                 )
         self.meta["model"] = identity
         # The engine may change between sessions where the stage allows it (ENGINE_FREE).

@@ -135,7 +135,7 @@ def _generate(config: EvalConfig, run: Run, tasks, done, appender) -> None:
     code = task_type("code")  # every HumanEval (and HumanEval+) task is a code problem
     t0 = time.perf_counter()
     sampler = sampling.sampler_for(config.model)
-    run.check_model(sampler.identity)
+    run.check_model(sampler.identity, same_engine=True)
     timings["load"] = time.perf_counter() - t0
     size = config.save_every or 4 * config.model.batch_size
     # Chunks are fixed slices of the task list, and a chunk is always generated whole: a resumed

@@ -153,7 +153,9 @@ def test_kill_9_then_resume_gives_the_same_output(tmp_path, candidates, full_run
         for p, k in PROBLEMS
     }
     out = tmp_path / "killed.jsonl"
+    # Chunks of 2 problems (each chunk's measurements are stored when it ends): 3 chunks to kill in.
     argv = ["--input", str(candidates), "--output", str(out), "--workers", "2", *PAPER]
+    argv += ["--batch_size", "2"]
     side = Path(str(out) + ".measured.jsonl")
     script = {"solve": solve, "delay": 0.5}
     killed_at, done = kill_then_resume(

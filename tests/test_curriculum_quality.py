@@ -10,6 +10,7 @@ import math
 import pytest
 
 from laimark.core.records import Problem, load_records
+from laimark.core.seeds import item_seed
 from laimark.curriculum import calibrate as cal
 from laimark.curriculum.checks import Adequacy, check_problems, mutants
 from laimark.curriculum.decontam import decontaminate, humaneval_overlap
@@ -17,6 +18,7 @@ from laimark.curriculum.label import assertion, example_agrees, label_replies, r
 from laimark.curriculum.parse import ParseError, doc_examples, parse_labelled_reply
 from laimark.execution.harness import label_job, label_many
 from laimark.execution.sandbox import Sandbox
+from laimark.tasks import task_type
 
 DATA = "tests/data/decontam"
 
@@ -349,6 +351,46 @@ def test_fixed_schedule_draws_all_samples_at_once(sandbox):
     sampler = CountingSampler(p, [0])
     m = cal.measure(p, sampler, sandbox, cal.CalibrationConfig(schedule="fixed"), seed=0)
     assert m["samples"] == 8 and sampler.asked[0][0] == 8
+
+
+class SeededSampler:
+    """Right or wrong by the sample's own seed only, like a real backend's per-item seeds."""
+
+    def __init__(self, problems: list[Problem]):
+        self.by_prompt, self.calls = {}, []
+        for p in problems:
+            prompt = task_type(p.problem_type).prompt(p, cal.CalibrationConfig().solve)
+            self.by_prompt[json.dumps(prompt)] = p
+
+    def generate(self, prompts, n=1, **kw):
+        self.calls.append((len(prompts), n))
+        out = []
+        for prompt, seed in zip(prompts, kw["seeds"], strict=True):
+            p = self.by_prompt[json.dumps(prompt)]
+            wrong = f"def {p.entry_point}(n):\n    return None\n"
+            out.append([p.solution if item_seed(seed, j) % 3 else wrong for j in range(n)])
+        return out
+
+
+def test_problems_measured_together_get_what_each_gets_alone(sandbox):
+    problems = [
+        _problem(
+            [f"assert is_even({n}) == {n % 2 == 0}" for n in range(k, k + 5)], "return n % 2 == 0"
+        )
+        for k in range(6)
+    ]
+    alone = [
+        cal.measure(p, SeededSampler(problems), sandbox, cal.CalibrationConfig(), 0)
+        for p in problems
+    ]
+    sampler = SeededSampler(problems)
+    together = cal.measure_many(problems, sampler, sandbox, cal.CalibrationConfig(), seed=0)
+    drop = ("seconds", "tokens")
+    assert [{k: v for k, v in m.items() if k not in drop} for m in together] == [
+        {k: v for k, v in m.items() if k not in drop} for m in alone
+    ]
+    undecided = sum(m["samples"] == 8 for m in together)
+    assert sampler.calls == [(6, 4), (undecided, 4)][: 1 + bool(undecided)]  # one call per stage
 
 
 def test_heldout_split_is_stable_and_near_its_share():

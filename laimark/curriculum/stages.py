@@ -148,7 +148,7 @@ class GenerateConfig:
     sandbox: SandboxConfig = nested(SandboxConfig)
 
     # A finished run may be extended: these decide how far it goes, not what it makes.
-    RESUME_FREE = ("count", "max_attempts", "journal", *ENGINE_FREE)
+    RESUME_FREE = ("count", "max_attempts", "journal", "generation.round_size", *ENGINE_FREE)
 
     def __post_init__(self) -> None:
         check(self.count >= 1, "--count must be >= 1")
@@ -299,13 +299,18 @@ def calibrate(config: CalibrateConfig) -> int:
 
     with (
         config.sandbox.open() as sandbox,
-        tqdm(kept, desc="calibrating", unit="problem") as bar,
+        tqdm(total=len(kept), desc="calibrating", unit="problem") as bar,
         Heartbeat(bar, status),
     ):
         run.record(sandbox=sandbox.describe(), solve_format=window.solve.to_dict())
         run.write()
-        for _, p in bar:
-            measurements.append(store.measure(p, sampler, sandbox))
+        # batch_size problems at a time: their samples are generated in one call (in flight
+        # together on an engine); each chunk's measurements are stored as soon as it ends.
+        size = max(1, config.model.batch_size)
+        for at in range(0, len(kept), size):
+            chunk = [p for _, p in kept[at : at + size]]
+            measurements += store.measure_many(chunk, sampler, sandbox)
+            bar.update(len(chunk))
         out = [
             calibrated(p, m, window, identity, config.seed) for (_, p), m in zip(kept, measurements)
         ]
@@ -383,7 +388,9 @@ class PipelineConfig:
     model: ModelConfig = nested(ModelConfig)
     sandbox: SandboxConfig = nested(SandboxConfig)
 
-    RESUME_FREE = ("target", "max_attempts", "keep_all", *ENGINE_FREE)
+    # A round's size only sets when queued variants are asked: every attempt's seed comes from
+    # its index or its parent's key, and the journal replays the rounds as they ran.
+    RESUME_FREE = ("target", "max_attempts", "keep_all", "generation.round_size", *ENGINE_FREE)
 
     def __post_init__(self) -> None:
         check(self.target >= 1, "--target must be >= 1")
@@ -461,15 +468,13 @@ def generate_and_calibrate(config: PipelineConfig) -> int:
         while state.in_window() < target and gen.attempts < max_attempts:
             results, found = gen.run_round(sampler, sandbox), state.in_window()
             begin = time.perf_counter()
-            for r in results:
-                if r["stage"] is None and found < target:
-                    m = store.measure(r["problem"], sampler, sandbox)
-                    r["calibration"] = {
-                        k: m[k] for k in ("key", "samples", "n_passed", "pass_rate")
-                    }
-                    found += decide(m, window) and not is_heldout(
-                        r["problem"], window.heldout_share
-                    )
+            # The round's new problems are measured together (one call per stage, all in
+            # flight on an engine), so the last round may pass the target by a few.
+            clean = [r for r in results if r["stage"] is None]
+            measured = store.measure_many([r["problem"] for r in clean], sampler, sandbox)
+            for r, m in zip(clean, measured, strict=True):
+                r["calibration"] = {k: m[k] for k in ("key", "samples", "n_passed", "pass_rate")}
+                found += decide(m, window) and not is_heldout(r["problem"], window.heldout_share)
             gen.commit(results, {"calibrate": time.perf_counter() - begin})
             state.absorb(results)
             state.write(config.output, held_path)

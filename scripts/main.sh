@@ -4,8 +4,8 @@
 #   2. it is calibrated against them: K answers each, keep [0.2, 0.8] (laimark-calibrate)
 #   3. GRPO + LoRA on the problems in the window                       (laimark-train)
 #   4. base and trained model on (the first problems of) HumanEval     (laimark-eval)
-# then a comparison table. About 30 minutes on 2 CPU cores: 29 min from a fresh clone on
-# 2026-11-22, setup included (pip's cache warm); stage times in README.md. The sizes are far too
+# then a comparison table. About 35 minutes on 2 CPU cores with native bf16 (34 min on
+# 2026-12-06, setup done; stage times in README.md), longer without. The sizes are far too
 # small for a finding (scripts/repro/cpu_experiment.sh is the real experiment). Rerun after an interruption:
 # finished stages are skipped (their .meta.json sidecar is written last) and the others resume.
 #

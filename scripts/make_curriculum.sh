@@ -21,6 +21,10 @@ set -u
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS="${OMP_NUM_THREADS:-2}"
 TARGET="${TARGET:-60}"
+# Attempts per round, all in flight at once on the openvino engine (--backend auto on CPU). The
+# first 200 attempts (2026-12-04/05) ran in rounds of 8 on hf; a round's size is free to change
+# on resume (each attempt's seed comes from its index).
+ROUND="${ROUND:-32}"
 OUT="${OUT:-runs/curriculum_0.5b}"
 KEEP="${KEEP:-data}"
 BIN=.venv/bin
@@ -39,7 +43,7 @@ fi
 
 t0=$(date +%s)
 "$BIN/python" -m laimark.generate_and_calibrate_hf --target "$TARGET" --max_attempts 3000 \
-    --seed 0 --harder_variants --round_size 8 --gen_max_new_tokens 512 \
+    --seed 0 --harder_variants --round_size "$ROUND" --batch_size "$ROUND" --gen_max_new_tokens 512 \
     --output "$OUT/calibrated.jsonl" --resume
 code=$?
 echo "pipeline exit $code, session wall $(( $(date +%s) - t0 ))s"

@@ -247,7 +247,7 @@ def test_problem_type_without_reward_is_refused(tiny_model_dir, tmp_path, capsys
         (["--selfgen_only", "--per_device_train_batch_size", "6"], "multiple of --num_generations"),
         (["--selfgen_only", "--mbpp", "x.jsonl"], "curriculum alone"),
         (["--mbpp", "x.jsonl", "--curriculum", "none", "--weighted"], "no curriculum"),
-        (["--selfgen_only", "--use_vllm"], "CUDA"),
+        (["--selfgen_only", "--use_vllm"], "needs vllm"),
         (["--selfgen_only", "--resume", "nowhere"], "not a checkpoint folder"),
         (["--selfgen_only", "--vllm_mode", "server"], "does not use"),
         (["--mbpp", "x.jsonl", "--mbpp_split", "train"], "only applies to --mbpp hub"),

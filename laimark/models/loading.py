@@ -449,6 +449,9 @@ def load_model(
         )
     merge = merge and dtype == "fp32"
     identity = identity_of(resolved, revision, [resolved.name], dtype)
+    import transformers  # loaded by _load_base already
+
+    identity["backend"] = f"transformers {transformers.__version__}"  # training runs it too
     for i, path in enumerate(adapters):
         base = apply_adapter(base, path, base_name=resolved.name)
         last = i == len(adapters) - 1

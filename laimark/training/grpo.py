@@ -34,6 +34,19 @@ LOG_NAME = "train_log.jsonl"
 
 
 # ---------------------------------------------------------------- TRL
+def checkpointing_flag(config_class) -> str:
+    """Recent transformers name it `activation_checkpointing` (the old name is deprecated);
+    the transformers that vLLM's CPU build pins (< 5.20) knows only `gradient_checkpointing`."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(config_class)}
+    return (
+        "activation_checkpointing"
+        if "activation_checkpointing" in names
+        else "gradient_checkpointing"
+    )
+
+
 def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox, *, on_cpu: bool):
     """GRPOConfig, LoRA config, reward and callbacks -> (trainer, SignalTracker).
 
@@ -79,7 +92,7 @@ def grpo_setup(cfg: TrainConfig, out: Path, loaded, dataset, sandbox, *, on_cpu:
         use_cpu=on_cpu,
         bf16=not on_cpu and dtype == "bf16",
         fp16=not on_cpu and dtype == "fp16",
-        activation_checkpointing=not cfg.no_gradient_checkpointing,
+        **{checkpointing_flag(GRPOConfig): not cfg.no_gradient_checkpointing},
         use_vllm=use_vllm,
         vllm_mode=vllm_mode,
         disable_tqdm=False,  # a person waits on this loop

